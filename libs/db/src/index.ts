@@ -1,0 +1,2 @@
+// Postgres helpers for the consumer services: migrations, schema and role bootstrap (Step 5).
+export {};

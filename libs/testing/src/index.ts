@@ -1,0 +1,15 @@
+export {
+  startPostgres,
+  choosePostgresMode,
+  isContainerRuntimeReachable,
+  DEFAULT_POSTGRES_IMAGE,
+  type PostgresMode,
+  type StartedPostgres,
+  type StartPostgresOptions,
+} from './postgres/start-postgres';
+export {
+  startEmbeddedPostgres,
+  type EmbeddedPostgres,
+  type EmbeddedPostgresOptions,
+} from './postgres/embedded';
+export { findFreePort } from './postgres/free-port';

@@ -1,0 +1,2 @@
+// Billing consumer group: invoices in schema billing (Step 5).
+export {};

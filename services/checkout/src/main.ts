@@ -1,0 +1,2 @@
+// Checkout: POST /checkouts and the simulator publishing PatientCheckedOut (Step 5).
+export {};

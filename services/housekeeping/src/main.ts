@@ -1,0 +1,2 @@
+// Housekeeping consumer group: room-turnover tasks in schema housekeeping (Step 5).
+export {};

@@ -1,0 +1,2 @@
+// Pharmacy consumer group: discharge medications in schema pharmacy (Step 5).
+export {};
