@@ -1,0 +1,280 @@
+import {
+  closeSync,
+  fdatasync,
+  fstatSync,
+  ftruncateSync,
+  openSync,
+  readSync,
+  rmSync,
+  writevSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { ErrorReason } from '@hospital/proto';
+import { BrokerError } from '../errors/broker-error';
+import {
+  FRAME_HEADER_BYTES,
+  frameLength,
+  isFrameIntact,
+  lastOffsetOf,
+  readFrameHeader,
+  type FrameHeader,
+} from './frame';
+import { OffsetIndex } from './offset-index';
+
+/** What a clean shutdown records about a segment, so the next start need not scan it. */
+export interface SegmentSummary {
+  baseOffset: number;
+  nextOffset: number;
+  size: number;
+  maxTimestampMs: number;
+}
+
+/** A frame ready to append: its encoded header and its payload. */
+export interface PendingFrame {
+  header: Buffer;
+  payload: Buffer;
+  baseOffset: number;
+  recordCount: number;
+  maxTimestampMs: number;
+}
+
+export interface ReadResult {
+  /** Payloads of whole, checksum-verified batches. */
+  batches: Buffer[];
+  bytes: number;
+}
+
+const SCAN_CHUNK_BYTES = 1 << 20;
+const MIN_READ_BYTES = 64 * 1024;
+
+export const segmentFileName = (baseOffset: number, extension: 'log' | 'index'): string =>
+  `${String(baseOffset).padStart(20, '0')}.${extension}`;
+
+/**
+ * One segment of a partition: a log file of frames named by its zero-padded
+ * base offset, plus its sparse offset index. Writes append; reads are
+ * positional; everything but fsync is synchronous (page-cache work).
+ */
+export class Segment {
+  nextOffset: number;
+  size: number;
+  maxTimestampMs: number;
+  private bytesSinceIndexEntry = 0;
+  private readonly fd: number;
+  private readonly index: OffsetIndex;
+
+  private constructor(
+    private readonly dir: string,
+    readonly baseOffset: number,
+    private readonly indexIntervalBytes: number,
+  ) {
+    this.fd = openSync(join(dir, segmentFileName(baseOffset, 'log')), 'a+');
+    this.index = new OffsetIndex(join(dir, segmentFileName(baseOffset, 'index')), baseOffset);
+    this.nextOffset = baseOffset;
+    this.size = 0;
+    this.maxTimestampMs = -1;
+  }
+
+  static create(dir: string, baseOffset: number, indexIntervalBytes: number): Segment {
+    const segment = new Segment(dir, baseOffset, indexIntervalBytes);
+    segment.index.reset();
+    return segment;
+  }
+
+  /**
+   * Opens an existing segment. With a summary from a clean shutdown whose size
+   * matches the file, the index is loaded as is; otherwise every frame is
+   * checked and the log is cut at the first torn or corrupt one.
+   */
+  static open(
+    dir: string,
+    baseOffset: number,
+    indexIntervalBytes: number,
+    trusted: SegmentSummary | undefined,
+  ): { segment: Segment; truncatedBytes: number } {
+    const segment = new Segment(dir, baseOffset, indexIntervalBytes);
+    const fileSize = fstatSync(segment.fd).size;
+    if (trusted && trusted.size === fileSize && trusted.baseOffset === baseOffset) {
+      segment.index.loadFromFile();
+      segment.size = trusted.size;
+      segment.nextOffset = trusted.nextOffset;
+      segment.maxTimestampMs = trusted.maxTimestampMs;
+      segment.bytesSinceIndexEntry = trusted.size - segment.index.lastPosition;
+      return { segment, truncatedBytes: 0 };
+    }
+    return { segment, truncatedBytes: segment.recover(fileSize) };
+  }
+
+  /** Rebuilds index and counters from the frames; truncates after the last intact frame. */
+  private recover(fileSize: number): number {
+    this.index.reset();
+    let position = 0;
+    let chunk: Buffer = Buffer.alloc(0);
+    let chunkStart = 0;
+    for (;;) {
+      let header = readFrameHeader(chunk, position - chunkStart);
+      if (!header || position - chunkStart + frameLength(header) > chunk.length) {
+        // Refill so the chunk starts at this frame and holds all of it.
+        const wanted = Math.max(
+          SCAN_CHUNK_BYTES,
+          header ? frameLength(header) : FRAME_HEADER_BYTES,
+        );
+        chunk = this.readAt(position, Math.min(wanted, fileSize - position));
+        chunkStart = position;
+        header = readFrameHeader(chunk, 0);
+      }
+      // Stop at a torn or corrupt frame, or one that does not continue the offsets.
+      if (!header || header.baseOffset !== this.nextOffset) break;
+      if (!isFrameIntact(chunk, position - chunkStart, header)) break;
+      this.account(header, position);
+      position += frameLength(header);
+    }
+    const truncatedBytes = fileSize - position;
+    if (truncatedBytes > 0) ftruncateSync(this.fd, position);
+    return truncatedBytes;
+  }
+
+  private account(header: FrameHeader, position: number): void {
+    if (position > 0 && this.bytesSinceIndexEntry >= this.indexIntervalBytes) {
+      this.index.append(header.baseOffset, position);
+      this.bytesSinceIndexEntry = 0;
+    }
+    this.bytesSinceIndexEntry += frameLength(header);
+    this.size = position + frameLength(header);
+    this.nextOffset = lastOffsetOf(header) + 1;
+    this.maxTimestampMs = Math.max(this.maxTimestampMs, header.maxTimestampMs);
+  }
+
+  append(frames: readonly PendingFrame[]): void {
+    const buffers: Buffer[] = [];
+    let position = this.size;
+    for (const frame of frames) {
+      // The first frame of a segment needs no entry: a lookup falls back to position 0.
+      if (position > 0 && this.bytesSinceIndexEntry >= this.indexIntervalBytes) {
+        this.index.append(frame.baseOffset, position);
+        this.bytesSinceIndexEntry = 0;
+      }
+      const length = frame.header.length + frame.payload.length;
+      this.bytesSinceIndexEntry += length;
+      position += length;
+      buffers.push(frame.header, frame.payload);
+    }
+    writeFully(this.fd, buffers);
+    this.size = position;
+    const last = frames[frames.length - 1];
+    this.nextOffset = last.baseOffset + last.recordCount;
+    for (const frame of frames)
+      this.maxTimestampMs = Math.max(this.maxTimestampMs, frame.maxTimestampMs);
+  }
+
+  /** Whole batches holding `offset` and after, up to about `maxBytes` (the first batch always whole). */
+  read(offset: number, maxBytes: number): ReadResult {
+    const batches: Buffer[] = [];
+    let bytes = 0;
+    let position = this.index.lookup(offset);
+    while (position < this.size && (bytes === 0 || bytes < maxBytes)) {
+      const budget = Math.max(MIN_READ_BYTES, maxBytes - bytes + FRAME_HEADER_BYTES);
+      let chunk: Buffer = this.readAt(position, Math.min(budget, this.size - position));
+      let cursor = 0;
+      let progressed = false;
+      for (;;) {
+        const header = readFrameHeader(chunk, cursor);
+        if (!header) break;
+        if (cursor + frameLength(header) > chunk.length) {
+          if (cursor > 0) break;
+          // The first frame is larger than the chunk: read it whole.
+          chunk = this.readAt(position, Math.min(frameLength(header), this.size - position));
+          if (chunk.length < frameLength(header)) this.corrupt(position, offset);
+        }
+        if (!isFrameIntact(chunk, cursor, header)) {
+          if (batches.length > 0) return { batches, bytes };
+          this.corrupt(position + cursor, offset);
+        }
+        const length = frameLength(header);
+        if (lastOffsetOf(header) >= offset) {
+          if (bytes > 0 && bytes + header.payloadLength > maxBytes) return { batches, bytes };
+          batches.push(chunk.subarray(cursor + FRAME_HEADER_BYTES, cursor + length));
+          bytes += header.payloadLength;
+        }
+        cursor += length;
+        progressed = true;
+        if (bytes >= maxBytes) break;
+      }
+      if (!progressed) break;
+      position += cursor;
+    }
+    return { batches, bytes };
+  }
+
+  /** First offset of the first batch whose max timestamp is at or after `timestampMs`. */
+  offsetForTimestamp(timestampMs: number): number | undefined {
+    let position = 0;
+    while (position < this.size) {
+      const header = readFrameHeader(this.readAt(position, FRAME_HEADER_BYTES), 0);
+      if (!header) return undefined;
+      if (header.maxTimestampMs >= timestampMs) return header.baseOffset;
+      position += frameLength(header);
+    }
+    return undefined;
+  }
+
+  summary(): SegmentSummary {
+    return {
+      baseOffset: this.baseOffset,
+      nextOffset: this.nextOffset,
+      size: this.size,
+      maxTimestampMs: this.maxTimestampMs,
+    };
+  }
+
+  /** Forces written data to disk. */
+  sync(): Promise<void> {
+    return new Promise((resolve, reject) =>
+      fdatasync(this.fd, (error) => (error ? reject(error) : resolve())),
+    );
+  }
+
+  close(): void {
+    closeSync(this.fd);
+    this.index.close();
+  }
+
+  /** Closes and deletes both files. */
+  remove(): void {
+    this.close();
+    rmSync(join(this.dir, segmentFileName(this.baseOffset, 'log')), { force: true });
+    rmSync(join(this.dir, segmentFileName(this.baseOffset, 'index')), { force: true });
+  }
+
+  private readAt(position: number, length: number): Buffer {
+    const buffer = Buffer.allocUnsafe(Math.max(0, length));
+    let done = 0;
+    while (done < buffer.length) {
+      const read = readSync(this.fd, buffer, done, buffer.length - done, position + done);
+      if (read === 0) break;
+      done += read;
+    }
+    return done === buffer.length ? buffer : buffer.subarray(0, done);
+  }
+
+  private corrupt(position: number, offset: number): never {
+    throw new BrokerError(
+      ErrorReason.CORRUPT_MESSAGE,
+      `stored batch at byte ${position} of segment ${this.baseOffset} failed its checksum; offset ${offset} cannot be served`,
+      { segment: String(this.baseOffset), position: String(position) },
+    );
+  }
+}
+
+/** Appends every buffer, finishing short writes. */
+function writeFully(fd: number, buffers: Buffer[]): void {
+  let pending = buffers;
+  while (pending.length > 0) {
+    let written = writevSync(fd, pending);
+    let done = 0;
+    while (done < pending.length && written >= pending[done].length)
+      written -= pending[done++].length;
+    pending = pending.slice(done);
+    if (written > 0) pending[0] = pending[0].subarray(written);
+  }
+}
