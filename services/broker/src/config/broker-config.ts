@@ -1,0 +1,103 @@
+import { resolve } from 'node:path';
+import { DURABILITY_LEVELS, type DurabilityLevel } from '../storage/durability';
+
+/** Everything the broker reads from its environment, with defaults. */
+export interface BrokerConfig {
+  /** BROKER_HOST: interface for gRPC (default 127.0.0.1; 0.0.0.0 in containers). */
+  host: string;
+  /** BROKER_PORT: gRPC port (default 9092). */
+  port: number;
+  /** BROKER_DATA_DIR: where logs live (default ./.data/broker). */
+  dataDir: string;
+  /** BROKER_DURABILITY: append | interval | os (default interval). */
+  durability: DurabilityLevel;
+  /** BROKER_FLUSH_INTERVAL_MS: group-commit interval for `interval` (default 20). */
+  flushIntervalMs: number;
+  /** BROKER_SEGMENT_BYTES (default 64 MiB). */
+  segmentBytes: number;
+  /** BROKER_INDEX_INTERVAL_BYTES (default 4096). */
+  indexIntervalBytes: number;
+  /** BROKER_RETENTION_MS: default topic retention (default 7 days; -1 forever). */
+  retentionMs: number;
+  /** BROKER_RETENTION_BYTES: default per-partition size limit (default -1, none). */
+  retentionBytes: number;
+  /** BROKER_RETENTION_CHECK_MS: how often retention runs (default 60000). */
+  retentionCheckMs: number;
+  /** BROKER_MAX_BATCH_BYTES: largest accepted record batch (default 1 MiB). */
+  maxBatchBytes: number;
+  /** BROKER_MAX_REQUEST_BYTES: largest gRPC message either way (default 16 MiB). */
+  maxRequestBytes: number;
+  /** BROKER_MAX_PARTITIONS: most partitions per topic (default 1000). */
+  maxPartitions: number;
+  /** BROKER_MAX_WAIT_MS: cap on a Fetch long poll and a Produce timeout (default 30000). */
+  maxWaitMs: number;
+  /** BROKER_TOPICS: topics created on start when missing, name:partitions, comma separated (default patient.checkout:4). */
+  initialTopics: { name: string; partitions: number }[];
+  /** BROKER_ADMIN_TOKEN: bearer token for admin operations; unset means admin operations are refused. */
+  adminToken: string | undefined;
+  /** BROKER_TLS_CERT_FILE and BROKER_TLS_KEY_FILE: serve TLS when both are set. */
+  tls: { certFile: string; keyFile: string } | undefined;
+  /** LOG_LEVEL (default info). */
+  logLevel: string;
+}
+
+export class ConfigError extends Error {}
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new ConfigError(`${name} must be an integer >= ${min}, got "${raw}"`);
+  }
+  return value;
+}
+
+function topics(raw: string): { name: string; partitions: number }[] {
+  return raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const [name, partitions] = entry.split(':');
+      const count = Number(partitions ?? '1');
+      if (!name || !Number.isInteger(count) || count < 1) {
+        throw new ConfigError(`BROKER_TOPICS entries look like name:partitions, got "${entry}"`);
+      }
+      return { name, partitions: count };
+    });
+}
+
+export function loadBrokerConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
+  const durability = (env.BROKER_DURABILITY ?? 'interval') as DurabilityLevel;
+  if (!DURABILITY_LEVELS.includes(durability)) {
+    throw new ConfigError(
+      `BROKER_DURABILITY must be one of ${DURABILITY_LEVELS.join(', ')}, got "${durability}"`,
+    );
+  }
+  const certFile = env.BROKER_TLS_CERT_FILE;
+  const keyFile = env.BROKER_TLS_KEY_FILE;
+  if (Boolean(certFile) !== Boolean(keyFile)) {
+    throw new ConfigError('BROKER_TLS_CERT_FILE and BROKER_TLS_KEY_FILE must be set together');
+  }
+  return {
+    host: env.BROKER_HOST ?? '127.0.0.1',
+    port: integer(env, 'BROKER_PORT', 9092, 0),
+    dataDir: resolve(env.BROKER_DATA_DIR ?? '.data/broker'),
+    durability,
+    flushIntervalMs: integer(env, 'BROKER_FLUSH_INTERVAL_MS', 20, 1),
+    segmentBytes: integer(env, 'BROKER_SEGMENT_BYTES', 64 * 1024 * 1024, 1024),
+    indexIntervalBytes: integer(env, 'BROKER_INDEX_INTERVAL_BYTES', 4096, 64),
+    retentionMs: integer(env, 'BROKER_RETENTION_MS', 7 * 24 * 3_600_000, -1),
+    retentionBytes: integer(env, 'BROKER_RETENTION_BYTES', -1, -1),
+    retentionCheckMs: integer(env, 'BROKER_RETENTION_CHECK_MS', 60_000, 100),
+    maxBatchBytes: integer(env, 'BROKER_MAX_BATCH_BYTES', 1024 * 1024, 64),
+    maxRequestBytes: integer(env, 'BROKER_MAX_REQUEST_BYTES', 16 * 1024 * 1024, 1024),
+    maxPartitions: integer(env, 'BROKER_MAX_PARTITIONS', 1000, 1),
+    maxWaitMs: integer(env, 'BROKER_MAX_WAIT_MS', 30_000, 0),
+    initialTopics: topics(env.BROKER_TOPICS ?? 'patient.checkout:4'),
+    adminToken: env.BROKER_ADMIN_TOKEN || undefined,
+    tls: certFile && keyFile ? { certFile, keyFile } : undefined,
+    logLevel: env.LOG_LEVEL ?? 'info',
+  };
+}

@@ -1,0 +1,15 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { Broker } from '../broker';
+import { BrokerController } from './broker.controller';
+
+/** Nest wiring: one Broker instance shared by the gRPC controllers. */
+@Module({})
+export class BrokerModule {
+  static forBroker(broker: Broker): DynamicModule {
+    return {
+      module: BrokerModule,
+      controllers: [BrokerController],
+      providers: [{ provide: Broker, useValue: broker }],
+    };
+  }
+}

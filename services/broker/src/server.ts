@@ -1,0 +1,100 @@
+import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ServerCredentials, type Server } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
+import { NestFactory } from '@nestjs/core';
+import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
+import { HealthImplementation } from 'grpc-health-check';
+import pino, { type Logger } from 'pino';
+import { Broker } from './broker';
+import type { BrokerConfig } from './config/broker-config';
+import { BrokerModule } from './grpc/broker.module';
+import { GrpcExceptionFilter } from './grpc/grpc-exception.filter';
+import { PinoNestLogger } from './grpc/pino-nest-logger';
+import { BROKER_PACKAGE, BROKER_SERVICE, brokerPackageDefinition } from './grpc/service-definition';
+
+export interface RunningBroker {
+  broker: Broker;
+  address: string;
+  /** Stops taking calls, lets in-flight ones finish, flushes and closes the logs. */
+  close(): Promise<void>;
+}
+
+const PROTO_DIR = process.env.BROKER_PROTO_DIR ?? resolve(__dirname, '..', '..', '..', 'proto');
+
+/** Descriptors of the .proto files, for server reflection (grpcurl, Postman). */
+function reflectionService(): ReflectionService {
+  const definition = loadSync(join('hospital', 'broker', 'v1', 'broker.proto'), {
+    includeDirs: [PROTO_DIR],
+  });
+  return new ReflectionService(definition);
+}
+
+/** Starts the broker and its gRPC server (NestJS) with health and reflection. */
+export async function startBrokerServer(
+  config: BrokerConfig,
+  logger: Logger = pino({ level: config.logLevel }),
+): Promise<RunningBroker> {
+  const broker = new Broker(config, logger);
+  broker.start();
+  const health = new HealthImplementation({
+    '': 'SERVING',
+    [`${BROKER_PACKAGE}.${BROKER_SERVICE}`]: 'SERVING',
+  });
+  const credentials = config.tls
+    ? ServerCredentials.createSsl(
+        null,
+        [
+          {
+            cert_chain: readFileSync(config.tls.certFile),
+            private_key: readFileSync(config.tls.keyFile),
+          },
+        ],
+        false,
+      )
+    : ServerCredentials.createInsecure();
+  const address = `${config.host}:${config.port}`;
+  const app = await NestFactory.createMicroservice<MicroserviceOptions>(
+    BrokerModule.forBroker(broker),
+    {
+      logger: new PinoNestLogger(logger.child({ component: 'nest' })),
+      transport: Transport.GRPC,
+      options: {
+        package: BROKER_PACKAGE,
+        packageDefinition: brokerPackageDefinition(),
+        url: address,
+        credentials,
+        maxReceiveMessageLength: config.maxRequestBytes,
+        maxSendMessageLength: config.maxRequestBytes,
+        gracefulShutdown: true,
+        onLoadPackageDefinition: (_definition: unknown, server: Server) => {
+          health.addToServer(server);
+          reflectionService().addToServer(server);
+        },
+      },
+    },
+  );
+  app.useGlobalFilters(new GrpcExceptionFilter(logger.child({ component: 'grpc' })));
+  try {
+    await app.listen();
+  } catch (error) {
+    await broker.close();
+    throw error;
+  }
+  logger.info({ address, tls: Boolean(config.tls) }, 'broker listening (gRPC)');
+
+  let closing: Promise<void> | undefined;
+  return {
+    broker,
+    address,
+    close: () =>
+      (closing ??= (async () => {
+        health.setStatus('', 'NOT_SERVING');
+        broker.wakeFetchers();
+        await app.close();
+        await broker.close();
+      })()),
+  };
+}

@@ -1,0 +1,41 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { findFreePort } from '@hospital/testing';
+import pino from 'pino';
+import { loadBrokerConfig, type BrokerConfig } from '../../src/config/broker-config';
+import { startBrokerServer, type RunningBroker } from '../../src/server';
+import { BrokerRpc } from './broker-rpc';
+
+export const ADMIN_TOKEN = 'test-admin-token';
+
+export interface TestBroker {
+  running: RunningBroker;
+  rpc: BrokerRpc;
+  config: BrokerConfig;
+  stop(): Promise<void>;
+}
+
+/** An in-process broker on a free loopback port with a fresh data directory. */
+export async function startTestBroker(env: NodeJS.ProcessEnv = {}): Promise<TestBroker> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'broker-test-'));
+  const config = loadBrokerConfig({
+    BROKER_HOST: '127.0.0.1',
+    BROKER_PORT: String(await findFreePort()),
+    BROKER_DATA_DIR: dataDir,
+    BROKER_ADMIN_TOKEN: ADMIN_TOKEN,
+    ...env,
+  });
+  const running = await startBrokerServer(config, pino({ level: 'silent' }));
+  const rpc = new BrokerRpc(running.address);
+  return {
+    running,
+    rpc,
+    config,
+    async stop() {
+      rpc.close();
+      await running.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
