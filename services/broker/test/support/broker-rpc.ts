@@ -1,6 +1,7 @@
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import {
   BrokerClient,
+  BrokerService,
   encodeRecordBatch,
   readErrorDetail,
   type ErrorDetail,
@@ -8,13 +9,15 @@ import {
   type RecordBatch,
 } from '@hospital/proto';
 
-type Unary<Req, Res> = (
-  request: Req,
-  metadata: Metadata,
-  callback: (error: ServiceError | null, response: Res) => void,
-) => unknown;
+type Service = typeof BrokerService;
+/** RPC names whose calls are unary (everything but the server streams). */
+type UnaryMethod = {
+  [K in keyof Service]: Service[K]['responseStream'] extends false ? K : never;
+}[keyof Service];
+type RequestOf<K extends UnaryMethod> = Parameters<Service[K]['requestSerialize']>[0];
+type ResponseOf<K extends UnaryMethod> = ReturnType<Service[K]['responseDeserialize']>;
 
-/** A promise-returning view of the generated client, for tests that speak raw gRPC. */
+/** A typed, promise-returning client for tests that speak raw gRPC to the broker. */
 export class BrokerRpc {
   readonly client: BrokerClient;
 
@@ -22,10 +25,22 @@ export class BrokerRpc {
     this.client = new BrokerClient(address, credentials.createInsecure());
   }
 
-  call<Req, Res>(method: Unary<Req, Res>, request: Req, metadata = new Metadata()): Promise<Res> {
+  call<K extends UnaryMethod>(
+    method: K,
+    request: RequestOf<K>,
+    metadata = new Metadata(),
+  ): Promise<ResponseOf<K>> {
+    const definition = BrokerService[method];
     return new Promise((resolve, reject) => {
-      method.call(this.client, request, metadata, (error, response) =>
-        error ? reject(error) : resolve(response),
+      this.client.makeUnaryRequest(
+        definition.path,
+        (value: RequestOf<K>) =>
+          (definition.requestSerialize as (value: RequestOf<K>) => Buffer)(value),
+        (bytes: Buffer) => definition.responseDeserialize(bytes) as ResponseOf<K>,
+        request,
+        metadata,
+        (error: ServiceError | null, response?: ResponseOf<K>) =>
+          error ? reject(error) : resolve(response as ResponseOf<K>),
       );
     });
   }
