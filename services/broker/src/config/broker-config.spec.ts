@@ -1,0 +1,42 @@
+import { loadBrokerConfig } from './broker-config';
+
+describe('broker/config/loadBrokerConfig', () => {
+  it('has demo-friendly defaults', () => {
+    expect(loadBrokerConfig({})).toMatchObject({
+      host: '127.0.0.1',
+      port: 9092,
+      durability: 'interval',
+      initialTopics: [{ name: 'patient.checkout', partitions: 4 }],
+      adminToken: undefined,
+      tls: undefined,
+    });
+  });
+
+  it('reads overrides', () => {
+    const config = loadBrokerConfig({
+      BROKER_PORT: '7000',
+      BROKER_DURABILITY: 'append',
+      BROKER_TOPICS: 'a:1, b:8',
+      BROKER_TLS_CERT_FILE: '/c.pem',
+      BROKER_TLS_KEY_FILE: '/k.pem',
+    });
+    expect(config).toMatchObject({
+      port: 7000,
+      durability: 'append',
+      initialTopics: [
+        { name: 'a', partitions: 1 },
+        { name: 'b', partitions: 8 },
+      ],
+      tls: { certFile: '/c.pem', keyFile: '/k.pem' },
+    });
+  });
+
+  it.each([
+    [{ BROKER_PORT: 'http' }, /BROKER_PORT must be an integer/],
+    [{ BROKER_DURABILITY: 'fast' }, /BROKER_DURABILITY must be one of append, interval, os/],
+    [{ BROKER_TOPICS: 'x:0' }, /BROKER_TOPICS entries/],
+    [{ BROKER_TLS_CERT_FILE: '/c.pem' }, /set together/],
+  ])('names the variable in error %#', (env, message) => {
+    expect(() => loadBrokerConfig(env)).toThrow(message);
+  });
+});
