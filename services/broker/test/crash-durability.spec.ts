@@ -120,7 +120,7 @@ describe('broker durability: SIGKILL during a produce stream', () => {
         } finally {
           reader.close();
           second.child.kill('SIGTERM');
-          await second.exited;
+          expect(await second.exited).toBe('0'); // graceful: flushed and closed
         }
       } finally {
         for (const { child } of children) if (child.exitCode === null) child.kill('SIGKILL');
