@@ -8,5 +8,5 @@ export * from './generated/hospital/broker/v1/groups';
 export * from './generated/hospital/broker/v1/broker';
 export * from './generated/hospital/events/v1/patient_checked_out';
 export { Timestamp } from './generated/google/protobuf/timestamp';
-export * as internal from './generated/hospital/broker/internal/v1/raw_views';
+export * as internal from './internal';
 export * from './wire';

@@ -1,5 +1,9 @@
 import type { Logger } from 'pino';
 import type { BrokerConfig } from './config/broker-config';
+import { CoordinatorLog } from './coordinator/coordinator-log';
+import { GroupCoordinator } from './coordinator/group-coordinator';
+import { GroupService } from './coordinator/group-service';
+import { SystemClock, type CoordinatorClock } from './coordinator/timer';
 import { DataPlane } from './data/data-plane';
 import { TopicAdmin } from './data/topic-admin';
 import { GroupCommit } from './storage/group-commit';
@@ -14,14 +18,17 @@ export class Broker {
   readonly groupCommit: GroupCommit;
   readonly data: DataPlane;
   readonly topics: TopicAdmin;
+  readonly coordinator: GroupCoordinator;
+  readonly groups: GroupService;
   private retentionTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(
     readonly config: BrokerConfig,
     readonly logger: Logger,
-    readonly now: () => number = Date.now,
+    readonly clock: CoordinatorClock = new SystemClock(),
   ) {
+    const now = () => clock.now();
     this.store = new TopicStore({
       dataDir: config.dataDir,
       maxPartitions: config.maxPartitions,
@@ -39,6 +46,34 @@ export class Broker {
     );
     this.data = new DataPlane(this.store, this.groupCommit, config, now);
     this.topics = new TopicAdmin(this.store);
+    const coordinatorLogger = logger.child({ component: 'coordinator' });
+    this.coordinator = new GroupCoordinator(
+      {
+        initialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
+        minSessionTimeoutMs: config.groupMinSessionTimeoutMs,
+        maxSessionTimeoutMs: config.groupMaxSessionTimeoutMs,
+        maxGroupSize: config.groupMaxSize,
+      },
+      clock,
+      { storeGroup: (group) => this.groups.storeGroup(group) },
+      coordinatorLogger,
+    );
+    const coordinatorLog = new CoordinatorLog(
+      this.store,
+      this.groupCommit,
+      config.offsetsPartitions,
+      now,
+    );
+    this.groups = new GroupService(
+      this.coordinator,
+      coordinatorLog,
+      this.store,
+      now,
+      coordinatorLogger,
+    );
+    this.store.onPartitionsAdded((topic) =>
+      this.coordinator.onPartitionsAdded(topic.name, topic.partitions.length),
+    );
   }
 
   /** Opens (and recovers) the logs, creates the configured topics, starts the timers. */
@@ -47,9 +82,11 @@ export class Broker {
     this.store.open();
     for (const { name, partitions } of this.config.initialTopics)
       this.topics.ensureTopic(name, partitions);
+    const loaded = this.groups.load();
+    this.logger.info(loaded, 'coordinator state rebuilt from __consumer_offsets');
     this.groupCommit.start();
     this.retentionTimer = setInterval(() => {
-      const deleted = this.store.applyRetention(this.now());
+      const deleted = this.store.applyRetention(this.clock.now());
       if (deleted > 0) this.logger.info({ deletedSegments: deleted }, 'retention deleted segments');
     }, this.config.retentionCheckMs);
     this.retentionTimer.unref();
@@ -75,6 +112,8 @@ export class Broker {
     this.closed = true;
     clearInterval(this.retentionTimer);
     this.wakeFetchers();
+    this.coordinator.shutdown();
+    if (this.clock instanceof SystemClock) this.clock.cancelAll();
     await this.groupCommit.stop();
     await this.store.close();
     this.logger.info('broker storage closed cleanly');

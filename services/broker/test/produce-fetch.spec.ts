@@ -309,8 +309,8 @@ describe('broker over gRPC: topics, Produce and Fetch', () => {
               },
             ],
           }),
-        status.NOT_FOUND,
-        ErrorReason.UNKNOWN_TOPIC_OR_PARTITION,
+        status.PERMISSION_DENIED,
+        ErrorReason.TOPIC_AUTHORIZATION_FAILED,
       ],
       [
         'a negative fetch size',

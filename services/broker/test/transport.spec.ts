@@ -135,7 +135,7 @@ describe('broker gRPC transport', () => {
 
     it('serves clients that trust its certificate', async () => {
       const client = new BrokerClient(
-        broker.running.address,
+        broker.running.address.replace('127.0.0.1', 'localhost'),
         credentials.createSsl(readFileSync(join(dir, 'cert.pem'))),
       );
       await expect(listTopics(client)).resolves.toMatchObject({

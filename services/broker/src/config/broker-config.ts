@@ -37,6 +37,17 @@ export interface BrokerConfig {
   adminToken: string | undefined;
   /** BROKER_TLS_CERT_FILE and BROKER_TLS_KEY_FILE: serve TLS when both are set. */
   tls: { certFile: string; keyFile: string } | undefined;
+  /** BROKER_ADVERTISED_HOST: host FindCoordinator tells clients (default BROKER_HOST, or 127.0.0.1 for 0.0.0.0). */
+  advertisedHost: string;
+  /** BROKER_OFFSETS_PARTITIONS: partitions of __consumer_offsets when first created (default 8). */
+  offsetsPartitions: number;
+  /** BROKER_GROUP_INITIAL_REBALANCE_DELAY_MS: wait after the first member joins an empty group (default 500). */
+  groupInitialRebalanceDelayMs: number;
+  /** BROKER_GROUP_MIN_SESSION_TIMEOUT_MS / BROKER_GROUP_MAX_SESSION_TIMEOUT_MS (defaults 500 and 300000). */
+  groupMinSessionTimeoutMs: number;
+  groupMaxSessionTimeoutMs: number;
+  /** BROKER_GROUP_MAX_SIZE: most members per group (default 1000). */
+  groupMaxSize: number;
   /** LOG_LEVEL (default info). */
   logLevel: string;
 }
@@ -98,6 +109,14 @@ export function loadBrokerConfig(env: NodeJS.ProcessEnv = process.env): BrokerCo
     initialTopics: topics(env.BROKER_TOPICS ?? 'patient.checkout:4'),
     adminToken: env.BROKER_ADMIN_TOKEN || undefined,
     tls: certFile && keyFile ? { certFile, keyFile } : undefined,
+    advertisedHost:
+      env.BROKER_ADVERTISED_HOST ??
+      (!env.BROKER_HOST || env.BROKER_HOST === '0.0.0.0' ? '127.0.0.1' : env.BROKER_HOST),
+    offsetsPartitions: integer(env, 'BROKER_OFFSETS_PARTITIONS', 8, 1),
+    groupInitialRebalanceDelayMs: integer(env, 'BROKER_GROUP_INITIAL_REBALANCE_DELAY_MS', 500, 0),
+    groupMinSessionTimeoutMs: integer(env, 'BROKER_GROUP_MIN_SESSION_TIMEOUT_MS', 500, 1),
+    groupMaxSessionTimeoutMs: integer(env, 'BROKER_GROUP_MAX_SESSION_TIMEOUT_MS', 300_000, 1),
+    groupMaxSize: integer(env, 'BROKER_GROUP_MAX_SIZE', 1000, 1),
     logLevel: env.LOG_LEVEL ?? 'info',
   };
 }

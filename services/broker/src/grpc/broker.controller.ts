@@ -22,7 +22,7 @@ import { Broker } from '../broker';
 import { requireAdmin } from './admin-auth';
 import { BROKER_SERVICE } from './service-definition';
 
-/** The gRPC surface of the data plane: each method hands the request to the broker. */
+/** The gRPC surface of topics and the data plane: each method hands the request to the broker. */
 @Controller()
 export class BrokerController {
   constructor(private readonly broker: Broker) {}

@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { Broker } from '../broker';
 import { BrokerController } from './broker.controller';
+import { GroupController } from './group.controller';
 
 /** Nest wiring: one Broker instance shared by the gRPC controllers. */
 @Module({})
@@ -8,7 +9,7 @@ export class BrokerModule {
   static forBroker(broker: Broker): DynamicModule {
     return {
       module: BrokerModule,
-      controllers: [BrokerController],
+      controllers: [BrokerController, GroupController],
       providers: [{ provide: Broker, useValue: broker }],
     };
   }

@@ -1,0 +1,77 @@
+import {
+  CleanupPolicy,
+  decodeRecordBatch,
+  encodeRecordBatch,
+  partitionForKey,
+  RecordBatch,
+} from '@hospital/proto';
+import type { GroupCommit } from '../storage/group-commit';
+import type { TopicStore } from '../storage/topic-store';
+import type { CoordinatorRecord } from './coordinator-records';
+
+export const OFFSETS_TOPIC = '__consumer_offsets';
+
+/**
+ * The coordinator's durable state: records appended to the internal
+ * compacted topic __consumer_offsets (one partition per group, chosen by
+ * key), acknowledged once durable, and read back in full on start.
+ */
+export class CoordinatorLog {
+  constructor(
+    private readonly store: TopicStore,
+    private readonly groupCommit: GroupCommit,
+    private readonly partitions: number,
+    private readonly now: () => number,
+  ) {}
+
+  ensureTopic(): void {
+    if (this.store.has(OFFSETS_TOPIC)) return;
+    const settings = this.store.resolveSettings({
+      cleanupPolicy: CleanupPolicy.CLEANUP_POLICY_COMPACT,
+      retentionMs: -1,
+    });
+    this.store.create(OFFSETS_TOPIC, this.partitions, settings, true);
+  }
+
+  partitionFor(groupId: string): number {
+    return partitionForKey(groupId, this.store.get(OFFSETS_TOPIC).partitions.length);
+  }
+
+  async append(groupId: string, records: CoordinatorRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    const log = this.store.partition(OFFSETS_TOPIC, this.partitionFor(groupId));
+    const batch = encodeRecordBatch(
+      records.map((record) => ({ key: record.key, value: record.value })),
+      { producerId: 'coordinator', now: this.now() },
+    );
+    const [result] = log.append(
+      [
+        {
+          bytes: Buffer.from(RecordBatch.encode(batch).finish()),
+          recordCount: records.length,
+          maxTimestampMs: batch.maxTimestampMs,
+        },
+      ],
+      this.now(),
+    );
+    await this.groupCommit.waitDurable(log, result.lastOffset + 1);
+  }
+
+  /** Every record, partition by partition, in log order. */
+  *readAll(): Generator<CoordinatorRecord> {
+    for (const log of this.store.get(OFFSETS_TOPIC).partitions) {
+      let offset = log.logStartOffset;
+      while (offset < log.logEndOffset) {
+        const { batches } = log.read(offset, 1 << 20);
+        if (batches.length === 0) break;
+        for (const bytes of batches) {
+          for (const record of decodeRecordBatch(RecordBatch.decode(bytes))) {
+            if (record.offset < offset) continue;
+            yield { key: record.key ?? Buffer.alloc(0), value: record.value };
+            offset = record.offset + 1;
+          }
+        }
+      }
+    }
+  }
+}
