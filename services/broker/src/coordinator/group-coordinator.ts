@@ -62,7 +62,8 @@ export class GroupCoordinator {
 
   // ---- JoinGroup -------------------------------------------------------
 
-  joinGroup(request: JoinGroupRequest, clientHost: string): Promise<JoinGroupResponse> {
+  /** Every failure, MEMBER_ID_REQUIRED included, comes back as a rejected promise. */
+  async joinGroup(request: JoinGroupRequest, clientHost: string): Promise<JoinGroupResponse> {
     if (!request.groupId)
       throw new BrokerError(ErrorReason.INVALID_GROUP_ID, 'group_id must not be empty', {
         field: 'group_id',
