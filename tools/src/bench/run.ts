@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +22,73 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)];
 }
 
+const RESULTS_DIR = join(__dirname, '..', '..', '..', 'bench', 'results');
+const machine = () => ({
+  cpus: cpus().length,
+  memoryGiB: Math.round(totalmem() / 2 ** 30),
+  node: process.version,
+});
+
+function writeResults(name: string, results: unknown): void {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const file = join(RESULTS_DIR, `${name}.json`);
+  writeFileSync(
+    file,
+    `${JSON.stringify({ date: new Date().toISOString(), machine: machine(), runs: RUNS, results }, null, 2)}\n`,
+  );
+  console.log(`wrote ${file}`);
+}
+
+/** Join-to-stable time of the group coordinator, measured inside a broker process. */
+function coordinatorSuite(): void {
+  console.error(
+    'coordinator: join to stable, 4 members / 4 partitions and 100 members / 1,000 partitions ...',
+  );
+  const script = join(
+    __dirname,
+    '..',
+    '..',
+    '..',
+    'services',
+    'broker',
+    'dist',
+    'bench',
+    'coordinator-bench.js',
+  );
+  const output = execFileSync(process.execPath, [script], {
+    env: { ...process.env, BENCH_RUNS: String(Math.max(RUNS, 5)) },
+    encoding: 'utf8',
+  });
+  const results = output
+    .trim()
+    .split('\n')
+    .map(
+      (line) =>
+        JSON.parse(line) as {
+          members: number;
+          partitions: number;
+          medianMs: number;
+          p90Ms: number;
+          runs: number;
+        },
+    );
+  console.log(
+    '\nGroup coordinator, first JoinGroup to Stable with every SyncGroup answered, initial delay 0, broker side\n',
+  );
+  console.table(
+    results.map((result) => ({
+      members: result.members,
+      partitions: result.partitions,
+      'median ms': result.medianMs,
+      'p90 ms': result.p90Ms,
+      runs: result.runs,
+    })),
+  );
+  writeResults('coordinator', results);
+}
+
 async function main(): Promise<void> {
+  coordinatorSuite();
   const cases: BrokerBenchCase[] = [
     {
       partitions: 1,
@@ -83,14 +150,7 @@ async function main(): Promise<void> {
       'broker peak RSS MB': result.peakRssMB,
     })),
   );
-  const outDir = join(__dirname, '..', '..', '..', 'bench', 'results');
-  mkdirSync(outDir, { recursive: true });
-  const file = join(outDir, 'broker.json');
-  writeFileSync(
-    file,
-    `${JSON.stringify({ date: new Date().toISOString(), machine: { cpus: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version }, runs: RUNS, results: medians }, null, 2)}\n`,
-  );
-  console.log(`\nwrote ${file}`);
+  writeResults('broker', medians);
 }
 
 main().catch((error: unknown) => {
