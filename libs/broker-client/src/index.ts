@@ -1,2 +1,16 @@
-// Producer, Consumer (group member) and Admin client for the broker (Step 4; DESIGN.md §3.3).
-export {};
+// Producer, Consumer (group member) and Admin client for the broker (DESIGN.md §3.3).
+export { BrokerConnection, type ConnectionOptions } from './connection/broker-connection';
+export { BrokerClientError, toClientError } from './errors';
+export { Instrumentation } from './instrumentation';
+export { DEFAULT_RETRY, withRetry, type RetryOptions } from './retry';
+export { DefaultPartitioner } from './producer/partitioner';
+export {
+  Producer,
+  type AcksLevel,
+  type ProducerEvents,
+  type ProducerMessage,
+  type ProducerOptions,
+  type ProducerRecord,
+  type RecordMetadata,
+} from './producer/producer';
+export * from './consumer/assignors';

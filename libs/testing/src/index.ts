@@ -13,3 +13,9 @@ export {
   type EmbeddedPostgresOptions,
 } from './postgres/embedded';
 export { findFreePort } from './postgres/free-port';
+export {
+  startBroker,
+  BROKER_MAIN,
+  type BrokerProcess,
+  type StartBrokerOptions,
+} from './broker/start-broker';

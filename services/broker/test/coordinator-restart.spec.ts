@@ -1,10 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findFreePort } from '@hospital/testing';
+import { findFreePort, startBroker, type BrokerProcess } from '@hospital/testing';
 import { GroupState } from '@hospital/proto';
 import { BrokerRpc } from './support/broker-rpc';
-import { startBrokerProcess, type BrokerProcess } from './support/broker-process';
 import { GroupDriver, settled } from './support/group-driver';
 import { startTestBroker } from './support/start-test-broker';
 
@@ -32,7 +31,7 @@ describe('coordinator state across a broker SIGKILL', () => {
     };
     const processes: BrokerProcess[] = [];
     try {
-      processes.push(await startBrokerProcess(env));
+      processes.push(await startBroker({ env, dataDir, port }));
       const rpc = new BrokerRpc(`127.0.0.1:${port}`);
       const drivers = [driverFor(rpc, 'pharmacy-1'), driverFor(rpc, 'pharmacy-2')];
       for (const driver of drivers) void driver.start();
@@ -54,9 +53,8 @@ describe('coordinator state across a broker SIGKILL', () => {
       const offsetsBefore = await rpc.call('offsetFetch', { groupId: 'pharmacy', topics: [] });
       for (const driver of drivers) driver.halt();
 
-      processes[0].child.kill('SIGKILL');
-      await processes[0].exited;
-      processes.push(await startBrokerProcess(env));
+      await processes[0].kill();
+      processes.push(await startBroker({ env, dataDir, port }));
 
       await expect(rpc.call('offsetFetch', { groupId: 'pharmacy', topics: [] })).resolves.toEqual(
         offsetsBefore,
@@ -83,7 +81,7 @@ describe('coordinator state across a broker SIGKILL', () => {
       });
       rpc.close();
     } finally {
-      for (const { child } of processes) if (child.exitCode === null) child.kill('SIGKILL');
+      for (const broker of processes) await broker.kill();
       rmSync(dataDir, { recursive: true, force: true });
     }
   }, 60_000);

@@ -1,10 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findFreePort } from '@hospital/testing';
+import { findFreePort, startBroker, type BrokerProcess } from '@hospital/testing';
 import { Acks, decodeRecordBatch } from '@hospital/proto';
 import { batchOf, BrokerRpc } from './support/broker-rpc';
-import { startBrokerProcess, type BrokerProcess } from './support/broker-process';
 
 const TOPIC = 'crash.test';
 const PARTITIONS = 4;
@@ -89,7 +88,7 @@ describe('broker durability: SIGKILL during a produce stream', () => {
       };
       const children: BrokerProcess[] = [];
       try {
-        const first = await startBrokerProcess(env);
+        const first = await startBroker({ env, dataDir, port });
         children.push(first);
         const producer = new BrokerRpc(`127.0.0.1:${port}`);
         // Kill once a good amount is acknowledged, in the middle of the stream.
@@ -97,13 +96,12 @@ describe('broker durability: SIGKILL during a produce stream', () => {
         const enoughAcknowledged = new Promise<void>((resolve) => (reached = resolve));
         const producing = produceUntilBrokerDies(producer, (total) => total >= 20_000 && reached());
         await enoughAcknowledged;
-        first.child.kill('SIGKILL');
-        expect(await first.exited).toBe('SIGKILL');
+        expect(await first.kill()).toBe('SIGKILL');
         const acknowledged = await producing;
         producer.close();
         expect(acknowledged.length).toBeGreaterThanOrEqual(20_000);
 
-        const second = await startBrokerProcess(env);
+        const second = await startBroker({ env, dataDir, port });
         children.push(second);
         const reader = new BrokerRpc(`127.0.0.1:${port}`);
         try {
@@ -119,11 +117,10 @@ describe('broker durability: SIGKILL during a produce stream', () => {
           }
         } finally {
           reader.close();
-          second.child.kill('SIGTERM');
-          expect(await second.exited).toBe('0'); // graceful: flushed and closed
+          expect(await second.stop()).toBe('0'); // graceful: flushed and closed
         }
       } finally {
-        for (const { child } of children) if (child.exitCode === null) child.kill('SIGKILL');
+        for (const broker of children) await broker.kill();
         rmSync(dataDir, { recursive: true, force: true });
       }
     },

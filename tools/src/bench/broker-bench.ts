@@ -12,7 +12,7 @@ import {
   type FetchResponse,
   type ProduceResponse,
 } from '@hospital/proto';
-import { startBenchBroker } from './broker-process';
+import { startBroker } from '@hospital/testing';
 
 export interface BrokerBenchCase {
   partitions: number;
@@ -46,10 +46,13 @@ export async function runBrokerCase(
 ): Promise<BrokerBenchResult> {
   const dataDir = mkdtempSync(join(tmpdir(), 'broker-bench-'));
   const topic = 'bench';
-  const broker = await startBenchBroker(port, {
-    BROKER_DATA_DIR: dataDir,
-    BROKER_DURABILITY: benchCase.durability,
-    BROKER_TOPICS: `${topic}:${benchCase.partitions}`,
+  const broker = await startBroker({
+    dataDir,
+    port,
+    env: {
+      BROKER_DURABILITY: benchCase.durability,
+      BROKER_TOPICS: `${topic}:${benchCase.partitions}`,
+    },
   });
   const client = new BrokerClient(broker.address, credentials.createInsecure(), {
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
