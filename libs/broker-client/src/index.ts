@@ -14,3 +14,14 @@ export {
   type RecordMetadata,
 } from './producer/producer';
 export * from './consumer/assignors';
+export {
+  Consumer,
+  type Batch,
+  type CommitMode,
+  type ConsumerEvents,
+  type ConsumerOptions,
+  type EachBatchPayload,
+  type EachMessagePayload,
+  type RunOptions,
+} from './consumer/consumer';
+export type { TopicPartition } from './consumer/topic-partition';

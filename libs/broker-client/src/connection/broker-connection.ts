@@ -54,7 +54,7 @@ export class BrokerConnection {
   call<K extends UnaryMethod>(
     method: K,
     request: RequestOf<K>,
-    callOptions: { timeoutMs?: number; admin?: boolean } = {},
+    callOptions: { timeoutMs?: number; admin?: boolean; signal?: AbortSignal } = {},
   ): Promise<ResponseOf<K>> {
     const definition = BrokerService[method];
     const metadata = new Metadata();
@@ -62,7 +62,7 @@ export class BrokerConnection {
       metadata.set('authorization', `Bearer ${this.options.adminToken}`);
     const deadline = Date.now() + (callOptions.timeoutMs ?? this.requestTimeoutMs);
     return new Promise((resolve, reject) => {
-      this.client.makeUnaryRequest(
+      const call = this.client.makeUnaryRequest(
         definition.path,
         (value: RequestOf<K>) =>
           (definition.requestSerialize as (value: RequestOf<K>) => Buffer)(value),
@@ -73,6 +73,8 @@ export class BrokerConnection {
         (error: ServiceError | null, response?: ResponseOf<K>) =>
           error ? reject(toClientError(error)) : resolve(response as ResponseOf<K>),
       );
+      if (callOptions.signal?.aborted) call.cancel();
+      callOptions.signal?.addEventListener('abort', () => call.cancel(), { once: true });
     });
   }
 

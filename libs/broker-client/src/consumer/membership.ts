@@ -1,0 +1,260 @@
+import {
+  ConsumerAssignment,
+  ConsumerSubscription,
+  ErrorReason,
+  MembershipEventType,
+  type JoinGroupResponse,
+  type TopicPartitions,
+} from '@hospital/proto';
+import type { BrokerConnection } from '../connection/broker-connection';
+import { BrokerClientError } from '../errors';
+import { withRetry, type RetryOptions } from '../retry';
+import type { Assignor, MemberSubscription } from './assignors';
+import { toTopicPartitions } from './topic-partition';
+
+export interface MembershipOptions {
+  groupId: string;
+  groupInstanceId?: string;
+  sessionTimeoutMs: number;
+  rebalanceTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  assignors: Assignor[];
+  retry: RetryOptions;
+}
+
+export interface JoinResult {
+  generationId: number;
+  memberId: string;
+  leaderId: string;
+  protocolName: string;
+  assignment: TopicPartitions[];
+}
+
+/**
+ * This member's side of the classic protocol: the two-step join, the leader's
+ * assignment, sync, background heartbeats, and the broker's prompt notice
+ * (WatchMembership). Anything that means "rejoin" calls `onRejoinNeeded`.
+ */
+export class GroupMembership {
+  memberId = '';
+  generationId = -1;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private watch: { cancel(): void } | undefined;
+
+  constructor(
+    private readonly connection: BrokerConnection,
+    private readonly options: MembershipOptions,
+    private readonly onRejoinNeeded: (reason: string) => void,
+    private readonly onFatal: (error: BrokerClientError) => void,
+    private readonly onHeartbeat: () => void,
+  ) {}
+
+  /** Joins (or rejoins) and syncs; returns this member's share of the new generation. */
+  async join(topics: string[], owned: TopicPartitions[], reason: string): Promise<JoinResult> {
+    this.stopHeartbeats();
+    for (;;) {
+      let joined: JoinGroupResponse;
+      try {
+        joined = await this.connection.call(
+          'joinGroup',
+          {
+            groupId: this.options.groupId,
+            sessionTimeoutMs: this.options.sessionTimeoutMs,
+            rebalanceTimeoutMs: this.options.rebalanceTimeoutMs,
+            memberId: this.memberId,
+            groupInstanceId: this.options.groupInstanceId,
+            protocolType: 'consumer',
+            protocols: this.options.assignors.map((assignor) => ({
+              name: assignor.name,
+              metadata: this.subscription(topics, owned),
+            })),
+            clientId: this.connection.clientId,
+            reason,
+          },
+          { timeoutMs: this.options.rebalanceTimeoutMs + 10_000 },
+        );
+        this.memberId = joined.memberId;
+        const assignments = joined.leader === joined.memberId ? await this.assign(joined) : [];
+        const synced = await this.connection.call(
+          'syncGroup',
+          {
+            groupId: this.options.groupId,
+            generationId: joined.generationId,
+            memberId: joined.memberId,
+            groupInstanceId: this.options.groupInstanceId,
+            protocolType: 'consumer',
+            protocolName: joined.protocolName,
+            assignments,
+          },
+          { timeoutMs: this.options.rebalanceTimeoutMs + 10_000 },
+        );
+        this.generationId = joined.generationId;
+        this.startHeartbeats();
+        const assignment =
+          synced.assignment.length > 0
+            ? ConsumerAssignment.decode(synced.assignment).partitions
+            : [];
+        return {
+          generationId: joined.generationId,
+          memberId: joined.memberId,
+          leaderId: joined.leader,
+          protocolName: joined.protocolName,
+          assignment,
+        };
+      } catch (error) {
+        if (!(error instanceof BrokerClientError)) throw error;
+        if (error.is(ErrorReason.MEMBER_ID_REQUIRED))
+          this.memberId = error.metadata.member_id ?? '';
+        else if (error.is(ErrorReason.UNKNOWN_MEMBER_ID)) this.memberId = '';
+        else if (error.is(ErrorReason.FENCED_INSTANCE_ID)) throw error;
+        else if (
+          !error.is(ErrorReason.REBALANCE_IN_PROGRESS) &&
+          !error.is(ErrorReason.ILLEGAL_GENERATION) &&
+          !error.retriable
+        )
+          throw error;
+        else if (error.retriable)
+          await new Promise((resolve) => setTimeout(resolve, this.options.retry.initialBackoffMs));
+      }
+    }
+  }
+
+  private subscription(topics: string[], owned: TopicPartitions[]): Buffer {
+    return Buffer.from(
+      ConsumerSubscription.encode({
+        topics,
+        userData: Buffer.alloc(0),
+        ownedPartitions: owned,
+        generationId: this.generationId,
+      }).finish(),
+    );
+  }
+
+  /** The leader's job: decode every member's subscription and run the chosen assignor. */
+  private async assign(
+    joined: JoinGroupResponse,
+  ): Promise<{ memberId: string; assignment: Buffer }[]> {
+    const assignor = this.options.assignors.find(
+      (candidate) => candidate.name === joined.protocolName,
+    );
+    if (!assignor)
+      throw new Error(
+        `the group chose assignor ${joined.protocolName}, which this member does not have`,
+      );
+    const members: MemberSubscription[] = joined.members.map((member) => {
+      const subscription = ConsumerSubscription.decode(member.metadata);
+      return {
+        memberId: member.memberId,
+        topics: subscription.topics,
+        ownedPartitions: subscription.ownedPartitions,
+        generationId: subscription.generationId,
+      };
+    });
+    const topics = [...new Set(members.flatMap((member) => member.topics))].sort();
+    const partitionsPerTopic = new Map<string, number>();
+    for (const topic of topics) {
+      const described = await withRetry(
+        () => this.connection.call('describeTopic', { name: topic }),
+        this.options.retry,
+      ).catch(() => undefined);
+      if (described?.topic) partitionsPerTopic.set(topic, described.topic.partitions.length);
+    }
+    const assignment = assignor.assign(members, partitionsPerTopic);
+    return members.map((member) => ({
+      memberId: member.memberId,
+      assignment: Buffer.from(
+        ConsumerAssignment.encode({
+          partitions: assignment.get(member.memberId) ?? [],
+          userData: Buffer.alloc(0),
+        }).finish(),
+      ),
+    }));
+  }
+
+  private startHeartbeats(): void {
+    this.stopHeartbeats();
+    this.heartbeatTimer = setInterval(
+      () => void this.heartbeat(),
+      this.options.heartbeatIntervalMs,
+    );
+    const stream = this.connection.watchMembership({
+      groupId: this.options.groupId,
+      memberId: this.memberId,
+      generationId: this.generationId,
+    });
+    stream.on('data', (event: { type: MembershipEventType; reason: string }) => {
+      if (event.type === MembershipEventType.MEMBERSHIP_EVENT_TYPE_MEMBER_REMOVED)
+        this.memberId = this.options.groupInstanceId ? this.memberId : '';
+      this.onRejoinNeeded(event.reason || 'the coordinator started a rebalance');
+    });
+    stream.on('error', () => {}); // cancelled by us, or the broker went away: heartbeats notice that
+    this.watch = stream;
+  }
+
+  stopHeartbeats(): void {
+    clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
+    this.watch?.cancel();
+    this.watch = undefined;
+  }
+
+  private async heartbeat(): Promise<void> {
+    try {
+      await this.connection.call('heartbeat', {
+        groupId: this.options.groupId,
+        generationId: this.generationId,
+        memberId: this.memberId,
+        groupInstanceId: this.options.groupInstanceId,
+      });
+      this.onHeartbeat();
+    } catch (error) {
+      if (!(error instanceof BrokerClientError)) return;
+      if (error.is(ErrorReason.FENCED_INSTANCE_ID)) {
+        this.stopHeartbeats();
+        this.onFatal(error);
+      } else if (error.is(ErrorReason.UNKNOWN_MEMBER_ID)) {
+        this.memberId = '';
+        this.onRejoinNeeded('the coordinator no longer knows this member');
+      } else if (
+        error.is(ErrorReason.REBALANCE_IN_PROGRESS) ||
+        error.is(ErrorReason.ILLEGAL_GENERATION)
+      ) {
+        this.onRejoinNeeded(error.message);
+      }
+      // Network errors: keep heartbeating; the session timeout decides.
+    }
+  }
+
+  /** Commits `next offset to read` per partition key, as this member of this generation. */
+  async commit(offsets: Map<string, number>): Promise<void> {
+    if (offsets.size === 0) return;
+    const topics = toTopicPartitions(offsets.keys()).map(({ topic, partitions }) => ({
+      name: topic,
+      partitions: partitions.map((partition) => ({
+        partition,
+        committedOffset: offsets.get(`${topic}\u0000${partition}`) as number,
+        metadata: '',
+      })),
+    }));
+    await this.connection.call('offsetCommit', {
+      groupId: this.options.groupId,
+      generationId: this.generationId,
+      memberId: this.memberId,
+      groupInstanceId: this.options.groupInstanceId,
+      topics,
+    });
+  }
+
+  async leave(reason: string): Promise<void> {
+    this.stopHeartbeats();
+    // Static members do not leave: a restart within the session timeout takes their place back.
+    if (!this.memberId || this.options.groupInstanceId) return;
+    await this.connection
+      .call('leaveGroup', {
+        groupId: this.options.groupId,
+        members: [{ memberId: this.memberId, groupInstanceId: undefined, reason }],
+      })
+      .catch(() => undefined);
+    this.memberId = '';
+  }
+}

@@ -1,0 +1,32 @@
+import type { TopicPartitions } from '@hospital/proto';
+
+export interface TopicPartition {
+  topic: string;
+  partition: number;
+}
+
+export const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+
+export function fromKey(key: string): TopicPartition {
+  const [topic, partition] = key.split('\u0000');
+  return { topic, partition: Number(partition) };
+}
+
+export function toTopicPartitions(keys: Iterable<string>): TopicPartitions[] {
+  const byTopic = new Map<string, number[]>();
+  for (const key of keys) {
+    const { topic, partition } = fromKey(key);
+    byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition]);
+  }
+  return [...byTopic]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([topic, partitions]) => ({ topic, partitions: partitions.sort((a, b) => a - b) }));
+}
+
+export function keysOf(assignment: TopicPartitions[]): Set<string> {
+  return new Set(
+    assignment.flatMap(({ topic, partitions }) =>
+      partitions.map((partition) => tpKey(topic, partition)),
+    ),
+  );
+}
