@@ -56,11 +56,6 @@ describe('broker-client/Consumer against a real broker', () => {
       consumerFor('orders-group', { commitMode: 'sync' }),
     ];
     for (const consumer of consumers) consumer.subscribe({ topics: ['orders'] });
-    const shares = new Map<Consumer, number[]>();
-    for (const consumer of consumers)
-      consumer.events.on('consumer.group.join', (join) =>
-        shares.set(consumer, join.assignment.orders ?? []),
-      );
     await Promise.all(consumers.map((consumer) => consumer.run({ eachMessage: handler })));
     const total = () => [...seen.values()].reduce((sum, list) => sum + list.length, 0);
     await until(
