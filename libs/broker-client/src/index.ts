@@ -25,3 +25,4 @@ export {
   type RunOptions,
 } from './consumer/consumer';
 export type { TopicPartition } from './consumer/topic-partition';
+export { Admin, type CreateTopicOptions, type ResetTarget } from './admin/admin';
