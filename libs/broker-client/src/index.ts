@@ -26,3 +26,4 @@ export {
 } from './consumer/consumer';
 export type { TopicPartition } from './consumer/topic-partition';
 export { Admin, type CreateTopicOptions, type ResetTarget } from './admin/admin';
+export type { IncomingRecord } from '@hospital/proto';

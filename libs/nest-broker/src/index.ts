@@ -1,2 +1,5 @@
-// NestJS transport strategy and ClientProxy on top of @hospital/broker-client (Step 4).
-export {};
+// NestJS transport on top of @hospital/broker-client: @EventPattern handlers and a ClientProxy.
+export { BrokerContext } from './broker.context';
+export { BrokerServer, type BrokerServerOptions, type BrokerServerStatus } from './broker.server';
+export { BrokerClientProxy, type BrokerClientOptions, type BrokerEvent } from './broker.client';
+export { BrokerModule, BROKER_CLIENT, type BrokerModuleAsyncOptions } from './broker.module';

@@ -1,0 +1,150 @@
+import 'reflect-metadata';
+import {
+  Controller,
+  Inject,
+  Module,
+  type INestApplicationContext,
+  type INestMicroservice,
+} from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
+import { IsolationPrecaution, partitionForKey, PatientCheckedOut } from '@hospital/proto';
+import { startBroker, type BrokerProcess } from '@hospital/testing';
+import { lastValueFrom } from 'rxjs';
+import { Admin, BrokerConnection } from '@hospital/broker-client';
+import {
+  BROKER_CLIENT,
+  BrokerClientProxy,
+  BrokerContext,
+  BrokerModule,
+  BrokerServer,
+} from '../src';
+
+interface Received {
+  checkoutId: string;
+  key: string | undefined;
+  partition: number;
+  offset: number;
+  source: string | undefined;
+}
+
+const received: Received[] = [];
+let onReceived: () => void = () => {};
+
+@Controller()
+class CheckoutListener {
+  @EventPattern('patient.checkout')
+  async onCheckout(@Payload() value: Buffer, @Ctx() context: BrokerContext): Promise<void> {
+    const event = PatientCheckedOut.decode(value);
+    received.push({
+      checkoutId: event.checkoutId,
+      key: context.getKey()?.toString(),
+      partition: context.getPartition(),
+      offset: context.getOffset(),
+      source: context.getHeaders().source?.toString(),
+    });
+    onReceived();
+  }
+}
+
+@Module({ controllers: [CheckoutListener] })
+class ListenerModule {}
+
+class Publisher {
+  constructor(@Inject(BROKER_CLIENT) readonly client: BrokerClientProxy) {}
+}
+
+describe('nest-broker: an @EventPattern handler consumes through the transport, a ClientProxy emits', () => {
+  let broker: BrokerProcess;
+  let listener: INestMicroservice;
+  let publisher: INestApplicationContext;
+
+  beforeAll(async () => {
+    broker = await startBroker({ env: { BROKER_GROUP_INITIAL_REBALANCE_DELAY_MS: '0' } });
+    listener = await NestFactory.createMicroservice(ListenerModule, {
+      logger: false,
+      strategy: new BrokerServer({
+        connection: { broker: broker.address, clientId: 'billing-test' },
+        consumer: {
+          groupId: 'billing',
+          fromBeginning: true,
+          commitMode: 'sync',
+          sessionTimeoutMs: 3_000,
+          heartbeatIntervalMs: 300,
+        },
+      }),
+    });
+    await listener.listen();
+    @Module({
+      imports: [
+        BrokerModule.forRoot({ connection: { broker: broker.address, clientId: 'checkout-test' } }),
+      ],
+      providers: [Publisher],
+    })
+    class PublisherModule {}
+    publisher = await NestFactory.createApplicationContext(PublisherModule, { logger: false });
+  });
+
+  afterAll(async () => {
+    await publisher?.close();
+    await listener?.close();
+    await broker.stop();
+    broker.cleanup();
+  });
+
+  it('delivers each emitted event to the handler with partition, offset, key and headers, and commits after handling', async () => {
+    const client = publisher.get(Publisher).client;
+    const events = Array.from({ length: 30 }, (_, i) =>
+      PatientCheckedOut.fromPartial({
+        eventId: `e-${i}`,
+        eventVersion: 1,
+        checkoutId: `CO-${i}`,
+        patientId: `P-${i % 5}`,
+        location: {
+          ward: 'CARD-4B',
+          room: '412',
+          bed: 'A',
+          isolation: IsolationPrecaution.ISOLATION_PRECAUTION_NONE,
+        },
+      }),
+    );
+    const all = new Promise<void>(
+      (resolve) => (onReceived = () => received.length >= events.length && resolve()),
+    );
+    for (const event of events) {
+      await lastValueFrom(
+        client.emit('patient.checkout', {
+          key: event.patientId,
+          value: Buffer.from(PatientCheckedOut.encode(event).finish()),
+          headers: { source: 'checkout' },
+        }),
+      );
+    }
+    await all;
+
+    expect(received.map((record) => record.checkoutId).sort()).toEqual(
+      events.map((event) => event.checkoutId).sort(),
+    );
+    for (const record of received) {
+      expect(record.partition).toBe(partitionForKey(record.key as string, 4));
+      expect(record.source).toBe('checkout');
+    }
+    const perPartition = new Map<number, number[]>();
+    for (const record of received)
+      perPartition.set(record.partition, [
+        ...(perPartition.get(record.partition) ?? []),
+        record.offset,
+      ]);
+    for (const offsets of perPartition.values())
+      expect(offsets).toEqual(offsets.map((_, index) => index));
+
+    // Closing the microservice stops the member gracefully: its offsets are committed.
+    await listener.close();
+    const connection = new BrokerConnection({ broker: broker.address });
+    const committed = await new Admin(connection).fetchOffsets('billing', 'patient.checkout');
+    connection.close();
+    expect(committed.map((entry) => entry.offset)).toEqual(
+      [0, 1, 2, 3].map((partition) => perPartition.get(partition)?.length ?? -1), // -1: nothing to commit
+    );
+  });
+});
