@@ -106,6 +106,8 @@ export class Consumer {
   private readonly processed = new Map<string, number>();
   private readonly committed = new Map<string, number>();
   private readonly paused = new Set<string>();
+  /** Counts seeks per partition, so a batch in hand can tell it was overtaken. */
+  private readonly seeks = new Map<string, number>();
   private running = false;
   private rejoinReason: string | undefined = 'first join';
   private rebalanceStartedAt = 0;
@@ -445,13 +447,16 @@ export class Consumer {
     options: RunOptions,
   ): Promise<void> {
     const { topic, partition } = fromKey(item.key);
+    // A seek while this batch is in hand wins: the rest of the batch is dropped.
+    const seekMark = this.seeks.get(item.key) ?? 0;
     const stillOwned = () =>
       this.running &&
       this.assigned.has(item.key) &&
+      (this.seeks.get(item.key) ?? 0) === seekMark &&
       (this.cooperative || this.rejoinReason === undefined);
     const heartbeat = async () => {};
     const resolveOffset = (offset: number) => {
-      if (!this.assigned.has(item.key)) return;
+      if (!this.assigned.has(item.key) || (this.seeks.get(item.key) ?? 0) !== seekMark) return;
       this.processed.set(item.key, offset + 1);
       this.positions.set(item.key, offset + 1);
     };
@@ -547,6 +552,7 @@ export class Consumer {
         false,
       );
     this.positions.set(key, offset);
+    this.seeks.set(key, (this.seeks.get(key) ?? 0) + 1);
     this.fetchAbort?.abort();
   }
 
