@@ -1,10 +1,5 @@
-import {
-  decodeRecordBatch,
-  ErrorReason,
-  partitionForKey,
-  type IncomingRecord,
-} from '@hospital/proto';
-import { startBroker, type BrokerProcess } from '@hospital/testing';
+import { ErrorReason, partitionForKey } from '@hospital/proto';
+import { readPartition, startBroker, type BrokerProcess } from '@hospital/testing';
 import { BrokerConnection } from '../src/connection/broker-connection';
 import { BrokerClientError } from '../src/errors';
 import { Producer } from '../src/producer/producer';
@@ -24,10 +19,8 @@ describe('broker-client/Producer against a real broker', () => {
     broker.cleanup();
   });
 
-  async function readPartition(partition: number): Promise<IncomingRecord[]> {
-    const records: IncomingRecord[] = [];
-    let offset = 0;
-    for (;;) {
+  const readTopicPartition = (partition: number) =>
+    readPartition(async (offset) => {
       const response = await connection.call('fetch', {
         maxWaitMs: 0,
         minBytes: 0,
@@ -36,14 +29,8 @@ describe('broker-client/Producer against a real broker', () => {
           { name: TOPIC, partitions: [{ partition, fetchOffset: offset, partitionMaxBytes: 0 }] },
         ],
       });
-      const fresh = response.topics[0].partitions[0].batches
-        .flatMap(decodeRecordBatch)
-        .filter((record) => record.offset >= offset);
-      if (fresh.length === 0) return records;
-      records.push(...fresh);
-      offset = fresh[fresh.length - 1].offset + 1;
-    }
-  }
+      return response.topics[0].partitions[0].batches;
+    });
 
   it('batches concurrent sends, keeps each key on its partition in send order, and reports every offset', async () => {
     const producer = new Producer(connection, { lingerMs: 10 });
@@ -57,7 +44,7 @@ describe('broker-client/Producer against a real broker', () => {
     for (const [i, record] of metadata.entries())
       expect(record.partition).toBe(partitionForKey(`P-${i % 50}`, 4));
 
-    const stored = (await Promise.all([0, 1, 2, 3].map(readPartition))).flat();
+    const stored = (await Promise.all([0, 1, 2, 3].map(readTopicPartition))).flat();
     expect(stored).toHaveLength(2_000);
     const byKey = new Map<string, number[]>();
     for (const record of stored) {

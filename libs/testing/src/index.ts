@@ -19,3 +19,4 @@ export {
   type BrokerProcess,
   type StartBrokerOptions,
 } from './broker/start-broker';
+export { readPartition } from './broker/read-partition';

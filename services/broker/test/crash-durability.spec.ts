@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findFreePort, startBroker, type BrokerProcess } from '@hospital/testing';
-import { Acks, decodeRecordBatch } from '@hospital/proto';
+import { findFreePort, readPartition, startBroker, type BrokerProcess } from '@hospital/testing';
+import { Acks } from '@hospital/proto';
 import { batchOf, BrokerRpc } from './support/broker-rpc';
 
 const TOPIC = 'crash.test';
@@ -53,9 +53,7 @@ function produceUntilBrokerDies(
 }
 
 async function readAll(rpc: BrokerRpc, partition: number): Promise<Map<number, string>> {
-  const records = new Map<number, string>();
-  let offset = 0;
-  for (;;) {
+  const records = await readPartition(async (offset) => {
     const response = await rpc.call('fetch', {
       maxWaitMs: 0,
       minBytes: 0,
@@ -64,13 +62,9 @@ async function readAll(rpc: BrokerRpc, partition: number): Promise<Map<number, s
         { name: TOPIC, partitions: [{ partition, fetchOffset: offset, partitionMaxBytes: 0 }] },
       ],
     });
-    const fresh = response.topics[0].partitions[0].batches
-      .flatMap(decodeRecordBatch)
-      .filter((record) => record.offset >= offset);
-    if (fresh.length === 0) return records;
-    for (const record of fresh) records.set(record.offset, record.value.toString());
-    offset = fresh[fresh.length - 1].offset + 1;
-  }
+    return response.topics[0].partitions[0].batches;
+  });
+  return new Map(records.map((record) => [record.offset, record.value.toString()]));
 }
 
 describe('broker durability: SIGKILL during a produce stream', () => {

@@ -132,6 +132,19 @@ export class ClassicGroup {
     return member;
   }
 
+  /** ILLEGAL_GENERATION unless the caller speaks for the current generation. */
+  requireGeneration(generationId: number): void {
+    if (generationId !== this.generationId) {
+      throw new BrokerError(
+        ErrorReason.ILLEGAL_GENERATION,
+        `group ${this.groupId} is at generation ${this.generationId}, not ${generationId}`,
+        {
+          generation_id: String(this.generationId),
+        },
+      );
+    }
+  }
+
   add(member: GroupMember): void {
     if (this.members.size === 0) this.protocolType = member.protocolType;
     this.members.set(member.memberId, member);

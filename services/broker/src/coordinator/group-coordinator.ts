@@ -466,15 +466,7 @@ export class GroupCoordinator {
         `group ${request.groupId} does not exist`,
       );
     const member = group.requireMember(request.memberId, request.groupInstanceId);
-    if (request.generationId !== group.generationId) {
-      throw new BrokerError(
-        ErrorReason.ILLEGAL_GENERATION,
-        `group ${group.groupId} is at generation ${group.generationId}, not ${request.generationId}`,
-        {
-          generation_id: String(group.generationId),
-        },
-      );
-    }
+    group.requireGeneration(request.generationId);
     if (
       (request.protocolType && request.protocolType !== group.protocolType) ||
       (request.protocolName && request.protocolName !== group.protocolName)
@@ -580,15 +572,7 @@ export class GroupCoordinator {
         `group ${request.groupId} does not exist`,
       );
     const member = group.requireMember(request.memberId, request.groupInstanceId);
-    if (request.generationId !== group.generationId) {
-      throw new BrokerError(
-        ErrorReason.ILLEGAL_GENERATION,
-        `group ${group.groupId} is at generation ${group.generationId}, not ${request.generationId}`,
-        {
-          generation_id: String(group.generationId),
-        },
-      );
-    }
+    group.requireGeneration(request.generationId);
     this.touch(group, member);
     if (group.is(GroupState.GROUP_STATE_PREPARING_REBALANCE)) {
       throw new BrokerError(
@@ -743,15 +727,7 @@ export class GroupCoordinator {
       );
     }
     const member = group.requireMember(memberId, groupInstanceId);
-    if (generationId !== group.generationId) {
-      throw new BrokerError(
-        ErrorReason.ILLEGAL_GENERATION,
-        `group ${groupId} is at generation ${group.generationId}, not ${generationId}`,
-        {
-          generation_id: String(group.generationId),
-        },
-      );
-    }
+    group.requireGeneration(generationId);
     this.touch(group, member);
   }
 
