@@ -1,2 +1,4 @@
-// Postgres helpers for the consumer services: migrations, schema and role bootstrap (Step 5).
-export {};
+// Postgres helpers for the consumer services: schema and role bootstrap, and Prisma-layout migrations without the Prisma CLI.
+export { bootstrapServiceDatabases, serviceUrl, type ServiceDatabase } from './bootstrap';
+export { applyMigrations, readMigrations, type MigrationResult } from './migrations';
+export { identifier } from './identifiers';
