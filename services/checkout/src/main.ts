@@ -1,2 +1,8 @@
-// Checkout: POST /checkouts and the simulator publishing PatientCheckedOut (Step 5).
-export {};
+import pino from 'pino';
+import { startCheckout } from './app';
+import { loadCheckoutConfig } from './config';
+
+startCheckout(loadCheckoutConfig()).catch((error: unknown) => {
+  pino({ name: 'checkout' }).fatal({ err: error }, 'checkout failed to start');
+  process.exit(1);
+});

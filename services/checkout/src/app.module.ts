@@ -1,0 +1,32 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { BrokerModule } from '@hospital/nest-broker';
+import type { Logger } from 'pino';
+import { CheckoutController } from './checkout.controller';
+import { CheckoutPublisher } from './checkout.publisher';
+import type { CheckoutConfig } from './config';
+import { CheckoutMetrics } from './metrics';
+import { SimulatorRunner } from './simulator.runner';
+import { CHECKOUT_CONFIG, LOGGER } from './tokens';
+
+@Module({})
+export class CheckoutModule {
+  static forConfig(config: CheckoutConfig, logger: Logger): DynamicModule {
+    return {
+      module: CheckoutModule,
+      imports: [
+        BrokerModule.forRoot({
+          connection: { broker: config.broker, clientId: 'checkout' },
+          producer: { lingerMs: 2 },
+        }),
+      ],
+      controllers: [CheckoutController],
+      providers: [
+        { provide: CHECKOUT_CONFIG, useValue: config },
+        { provide: LOGGER, useValue: logger },
+        CheckoutMetrics,
+        CheckoutPublisher,
+        SimulatorRunner,
+      ],
+    };
+  }
+}

@@ -1,0 +1,61 @@
+import {
+  Inject,
+  Injectable,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import type { Logger } from 'pino';
+import { CheckoutPublisher } from './checkout.publisher';
+import type { CheckoutConfig } from './config';
+import { CheckoutSimulator } from './domain/simulator';
+import { validateCheckout } from './domain/validate-checkout';
+import { CHECKOUT_CONFIG, LOGGER } from './tokens';
+
+const TICK_MS = 100;
+
+/** Emits simulated discharges at SIMULATOR_RATE per second, in ticks of 100 ms. */
+@Injectable()
+export class SimulatorRunner implements OnApplicationBootstrap, OnApplicationShutdown {
+  private timer: NodeJS.Timeout | undefined;
+  private owed = 0;
+  private sending = false;
+
+  constructor(
+    private readonly publisher: CheckoutPublisher,
+    @Inject(CHECKOUT_CONFIG) private readonly config: CheckoutConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (this.config.simulatorRate <= 0) return;
+    const simulator = new CheckoutSimulator(
+      this.config.simulatorSeed,
+      this.config.simulatorPatients,
+    );
+    this.logger.info(
+      { rate: this.config.simulatorRate, seed: this.config.simulatorSeed },
+      'simulator started',
+    );
+    this.timer = setInterval(() => {
+      this.owed += (this.config.simulatorRate * TICK_MS) / 1000;
+      if (this.sending || this.owed < 1) return;
+      const count = Math.floor(this.owed);
+      this.owed -= count;
+      const events = Array.from(
+        { length: count },
+        () => validateCheckout(simulator.next()).event,
+      ).filter((event) => event !== undefined);
+      this.sending = true;
+      this.publisher
+        .publish(events, 'simulator')
+        .catch((error: unknown) =>
+          this.logger.warn({ err: error }, 'simulated checkouts not published; will keep trying'),
+        )
+        .finally(() => (this.sending = false));
+    }, TICK_MS);
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.timer);
+  }
+}

@@ -1,0 +1,2 @@
+export const CHECKOUT_CONFIG = 'CHECKOUT_CONFIG';
+export const LOGGER = 'LOGGER';
