@@ -121,4 +121,28 @@ describe('broker-client/Consumer features: commit modes, eachBatch, pause/resume
     await rewound;
     await consumer.stop();
   });
+
+  it('resumes from the later of the broker commit and the offset the application stored', async () => {
+    const firstOffset = async (groupId: string, stored: number) => {
+      const consumer = consumerFor(groupId, {
+        commitMode: 'manual',
+        storedOffset: async () => stored,
+      });
+      let first!: (offset: number) => void;
+      const seen = new Promise<number>((resolve) => (first = resolve));
+      await consumer.run({ eachMessage: async ({ message }) => first(message.offset) });
+      const offset = await seen;
+      await consumer.stop();
+      return offset;
+    };
+    expect(await firstOffset('stored-only', 60)).toBe(60);
+    await connection.call('offsetCommit', {
+      groupId: 'broker-ahead',
+      generationId: -1,
+      memberId: '',
+      groupInstanceId: undefined,
+      topics: [{ name: TOPIC, partitions: [{ partition: 0, committedOffset: 80, metadata: '' }] }],
+    });
+    expect(await firstOffset('broker-ahead', 60)).toBe(80);
+  });
 });

@@ -28,6 +28,13 @@ export interface ConsumerOptions {
   autoCommitIntervalMs?: number;
   /** Where to start without a committed offset (default: latest). */
   fromBeginning?: boolean;
+  /**
+   * Effectively-once consumers store the next offset with their own writes:
+   * given a newly assigned partition and the broker's committed offset (-1 when
+   * none), return the offset the application stored (or undefined). The member
+   * resumes from the later of the two.
+   */
+  storedOffset?: (partition: TopicPartition) => Promise<number | undefined>;
   maxWaitMs?: number;
   maxBytesPerPartition?: number;
   retry?: RetryOptions;
@@ -92,9 +99,12 @@ export interface ConsumerEvents {
  */
 export class Consumer {
   readonly events = new Instrumentation<ConsumerEvents>();
-  private readonly options: Required<Omit<ConsumerOptions, 'groupInstanceId' | 'assignors'>> & {
+  private readonly options: Required<
+    Omit<ConsumerOptions, 'groupInstanceId' | 'assignors' | 'storedOffset'>
+  > & {
     groupInstanceId?: string;
   };
+  private readonly storedOffset: ConsumerOptions['storedOffset'];
   private readonly assignors: Assignor[];
   private readonly cooperative: boolean;
   private readonly membership: GroupMembership;
@@ -134,6 +144,7 @@ export class Consumer {
       maxBytesPerPartition: options.maxBytesPerPartition ?? 1024 * 1024,
       retry: options.retry ?? DEFAULT_RETRY,
     };
+    this.storedOffset = options.storedOffset;
     this.assignors = (options.assignors ?? ['range']).map((assignor) => {
       if (typeof assignor !== 'string') return assignor;
       const create = ASSIGNORS[assignor];
@@ -333,9 +344,12 @@ export class Consumer {
     for (const topic of committed.topics) {
       for (const partition of topic.partitions) {
         const key = tpKey(topic.name, partition.partition);
-        if (partition.committedOffset >= 0) {
-          this.positions.set(key, partition.committedOffset);
-          this.committed.set(key, partition.committedOffset);
+        const stored =
+          (await this.storedOffset?.({ topic: topic.name, partition: partition.partition })) ?? -1;
+        const resumeAt = Math.max(partition.committedOffset, stored);
+        if (resumeAt >= 0) {
+          this.positions.set(key, resumeAt);
+          if (partition.committedOffset >= 0) this.committed.set(key, partition.committedOffset);
         } else missing.push(key);
       }
     }
