@@ -10,6 +10,7 @@ export default tseslint.config(
       '**/dist/**',
       '**/coverage/**',
       'libs/proto/src/generated/**',
+      'services/*/src/generated/**',
       '.nx/**',
       '.data/**',
     ],
