@@ -1,0 +1,75 @@
+import { Controller, Inject } from '@nestjs/common';
+import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
+import { BrokerClientProxy, BrokerContext } from '@hospital/nest-broker';
+import { PatientCheckedOut } from '@hospital/proto';
+import type { Logger } from 'pino';
+import type { BillingConfig } from './config';
+import { BillingMetrics } from './metrics';
+import { applyCheckouts } from './persistence/billing-store';
+import type { PrismaClient } from './generated/prisma/client';
+import { BILLING_CONFIG, DEAD_LETTERS, LOGGER, PRISMA } from './tokens';
+
+/** Why an event cannot be billed; undefined when it can. */
+export function rejectionReason(event: PatientCheckedOut): string | undefined {
+  if (!event.checkoutId) return 'checkout_id is missing';
+  if (!event.patientId) return 'patient_id is missing';
+  if (event.eventVersion < 1) return 'event_version must be at least 1';
+  if (event.chargeLines.length === 0) return 'there are no charge lines';
+  if (event.chargeLines.some((line) => line.quantity < 1 || !line.unitPrice))
+    return 'a charge line has no quantity or price';
+  return undefined;
+}
+
+/**
+ * Consumes patient.checkout as group "billing". Each record is written with
+ * its offset in one transaction; a record that cannot be decoded or validated
+ * goes to the dead-letter topic with its reason, and the group moves on.
+ */
+@Controller()
+export class CheckoutHandler {
+  constructor(
+    @Inject(PRISMA) private readonly prisma: PrismaClient,
+    @Inject(DEAD_LETTERS) private readonly deadLetters: BrokerClientProxy,
+    @Inject(BILLING_CONFIG) private readonly config: BillingConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly metrics: BillingMetrics,
+  ) {}
+
+  @EventPattern('patient.checkout')
+  async onCheckout(@Payload() value: Buffer, @Ctx() context: BrokerContext): Promise<void> {
+    const where = {
+      topic: context.getTopic(),
+      partition: context.getPartition(),
+      nextOffset: context.getOffset() + 1,
+    };
+    let event: PatientCheckedOut | undefined;
+    let reason: string | undefined;
+    try {
+      event = PatientCheckedOut.decode(value);
+      reason = rejectionReason(event);
+    } catch (error) {
+      reason = `undecodable PatientCheckedOut: ${(error as Error).message}`;
+    }
+    if (!event || reason) {
+      await this.deadLetters.sendRecords(this.config.deadLetterTopic, [
+        {
+          key: context.getKey(),
+          value,
+          headers: {
+            'dlq-reason': reason ?? 'unknown',
+            'dlq-source': `${where.topic}/${where.partition}/${context.getOffset()}`,
+            'dlq-group': this.config.groupId,
+          },
+        },
+      ]);
+      await applyCheckouts(this.prisma, { ...where, events: [] }); // move the stored offset past it
+      this.metrics.deadLettered.inc();
+      this.logger.warn({ ...where, reason }, 'event sent to the dead-letter topic');
+      return;
+    }
+    const result = await applyCheckouts(this.prisma, { ...where, events: [event] });
+    this.metrics.consumed.inc();
+    this.metrics.upserted.inc(result.written);
+    this.metrics.skipped.inc(result.skipped);
+  }
+}

@@ -1,0 +1,51 @@
+import { Controller, Get, Header, Inject, NotFoundException, Param } from '@nestjs/common';
+import type { PrismaClient } from './generated/prisma/client';
+import { BillingMetrics } from './metrics';
+import { PRISMA } from './tokens';
+
+/** Billing's read API, /health and /metrics. */
+@Controller()
+export class InvoicesController {
+  constructor(
+    @Inject(PRISMA) private readonly prisma: PrismaClient,
+    private readonly metrics: BillingMetrics,
+  ) {}
+
+  @Get('invoices/:checkoutId')
+  async invoice(@Param('checkoutId') checkoutId: string) {
+    const invoice = await this.prisma.invoice.findUnique({
+      where: { checkoutId },
+      include: { lines: { orderBy: { lineNumber: 'asc' } } },
+    });
+    if (!invoice)
+      throw new NotFoundException({
+        statusCode: 404,
+        message: `no invoice for checkout ${checkoutId}`,
+      });
+    return {
+      checkoutId: invoice.checkoutId,
+      patientId: invoice.patientId,
+      eventVersion: Number(invoice.eventVersion),
+      currency: invoice.currency,
+      totalMinor: Number(invoice.totalMinor),
+      lines: invoice.lines.map((line) => ({
+        lineNumber: line.lineNumber,
+        code: line.code,
+        quantity: line.quantity,
+        amountMinor: Number(line.amountMinor),
+      })),
+    };
+  }
+
+  @Get('health')
+  async health() {
+    await this.prisma.$queryRaw`SELECT 1`;
+    return { status: 'ok' };
+  }
+
+  @Get('metrics')
+  @Header('Content-Type', 'text/plain; version=0.0.4')
+  metricsText(): Promise<string> {
+    return this.metrics.registry.metrics();
+  }
+}
