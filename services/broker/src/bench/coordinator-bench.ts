@@ -6,7 +6,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  ConsumerAssignment,
   ConsumerSubscription,
   ErrorReason,
   GroupState,
@@ -14,6 +13,7 @@ import {
 } from '@hospital/proto';
 import pino from 'pino';
 import { Broker } from '../broker';
+import { rangeAssignment } from './range-assignment';
 import { loadBrokerConfig } from '../config/broker-config';
 import type { BrokerError } from '../errors/broker-error';
 
@@ -24,27 +24,6 @@ interface CaseResult {
   p90Ms: number;
   runs: number;
 }
-
-const assignmentFor = (memberIds: string[], partitions: number) => {
-  const sorted = [...memberIds].sort();
-  const base = Math.floor(partitions / sorted.length);
-  const extra = partitions % sorted.length;
-  let next = 0;
-  return sorted.map((memberId, index) => {
-    const count = base + (index < extra ? 1 : 0);
-    const owned = Array.from({ length: count }, (_, i) => next + i);
-    next += count;
-    return {
-      memberId,
-      assignment: Buffer.from(
-        ConsumerAssignment.encode({
-          partitions: [{ topic: 'bench.topic', partitions: owned }],
-          userData: Buffer.alloc(0),
-        }).finish(),
-      ),
-    };
-  });
-};
 
 /**
  * N members start at once and behave as real clients do: the two-step join,
@@ -103,8 +82,9 @@ async function joinToStable(
           protocolName: joined.protocolName,
           assignments:
             joined.leader === memberId
-              ? assignmentFor(
+              ? rangeAssignment(
                   joined.members.map((other) => other.memberId),
+                  'bench.topic',
                   partitions,
                 )
               : [],

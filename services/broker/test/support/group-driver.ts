@@ -7,6 +7,7 @@ import {
   readErrorDetail,
   type JoinGroupResponse,
 } from '@hospital/proto';
+import { rangeAssignment } from '../../src/bench/range-assignment';
 import type { BrokerRpc } from './broker-rpc';
 
 export interface DriverOptions {
@@ -113,7 +114,7 @@ export class GroupDriver extends EventEmitter {
     if (join.leader === join.memberId) {
       const described = await this.rpc.call('describeTopic', { name: this.options.topic });
       const count = described.topic?.partitions.length ?? 0;
-      assignments = rangeAssign(
+      assignments = rangeAssignment(
         join.members.map((member) => member.memberId),
         this.options.topic,
         count,
@@ -192,32 +193,6 @@ export class GroupDriver extends EventEmitter {
   nextAssignment(): Promise<unknown[]> {
     return once(this, 'assigned');
   }
-}
-
-/** Kafka's range assignor for one topic: members sorted by id, the first ones take one extra. */
-export function rangeAssign(
-  memberIds: string[],
-  topic: string,
-  partitions: number,
-): { memberId: string; assignment: Buffer }[] {
-  const sorted = [...memberIds].sort();
-  const base = Math.floor(partitions / sorted.length);
-  const extra = partitions % sorted.length;
-  let next = 0;
-  return sorted.map((memberId, index) => {
-    const count = base + (index < extra ? 1 : 0);
-    const owned = Array.from({ length: count }, (_, i) => next + i);
-    next += count;
-    return {
-      memberId,
-      assignment: Buffer.from(
-        ConsumerAssignment.encode({
-          partitions: [{ topic, partitions: owned }],
-          userData: Buffer.alloc(0),
-        }).finish(),
-      ),
-    };
-  });
 }
 
 /** Resolves once every driver holds an assignment of one generation newer than `after`. */
