@@ -3,3 +3,4 @@ export { BrokerContext } from './broker.context';
 export { BrokerServer, type BrokerServerOptions, type BrokerServerStatus } from './broker.server';
 export { BrokerClientProxy, type BrokerClientOptions, type BrokerEvent } from './broker.client';
 export { BrokerModule, BROKER_CLIENT, type BrokerModuleAsyncOptions } from './broker.module';
+export { handleOrDeadLetter, type DeadLetterOptions, type RecordPosition } from './dead-letter';

@@ -1,6 +1,6 @@
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
-import { BrokerClientProxy, BrokerContext } from '@hospital/nest-broker';
+import { BrokerClientProxy, BrokerContext, handleOrDeadLetter } from '@hospital/nest-broker';
 import { PatientCheckedOut } from '@hospital/proto';
 import type { Logger } from 'pino';
 import type { BillingConfig } from './config';
@@ -37,39 +37,32 @@ export class CheckoutHandler {
 
   @EventPattern('patient.checkout')
   async onCheckout(@Payload() value: Buffer, @Ctx() context: BrokerContext): Promise<void> {
-    const where = {
-      topic: context.getTopic(),
-      partition: context.getPartition(),
-      nextOffset: context.getOffset() + 1,
-    };
-    let event: PatientCheckedOut | undefined;
-    let reason: string | undefined;
-    try {
-      event = PatientCheckedOut.decode(value);
-      reason = rejectionReason(event);
-    } catch (error) {
-      reason = `undecodable PatientCheckedOut: ${(error as Error).message}`;
-    }
-    if (!event || reason) {
-      await this.deadLetters.sendRecords(this.config.deadLetterTopic, [
-        {
-          key: context.getKey(),
-          value,
-          headers: {
-            'dlq-reason': reason ?? 'unknown',
-            'dlq-source': `${where.topic}/${where.partition}/${context.getOffset()}`,
-            'dlq-group': this.config.groupId,
-          },
-        },
-      ]);
-      await applyCheckouts(this.prisma, { ...where, events: [] }); // move the stored offset past it
-      this.metrics.deadLettered.inc();
-      this.logger.warn({ ...where, reason }, 'event sent to the dead-letter topic');
-      return;
-    }
-    const result = await applyCheckouts(this.prisma, { ...where, events: [event] });
+    const { deadLettered } = await handleOrDeadLetter(value, context, {
+      deadLetters: this.deadLetters,
+      deadLetterTopic: this.config.deadLetterTopic,
+      groupId: this.config.groupId,
+      decode: (bytes) => PatientCheckedOut.decode(bytes),
+      reject: rejectionReason,
+      apply: async (event, position) => {
+        const result = await applyCheckouts(this.prisma, { ...position, events: [event] });
+        this.metrics.upserted.inc(result.written);
+        this.metrics.skipped.inc(result.skipped);
+      },
+      skip: async (position) =>
+        void (await applyCheckouts(this.prisma, { ...position, events: [] })),
+    });
     this.metrics.consumed.inc();
-    this.metrics.upserted.inc(result.written);
-    this.metrics.skipped.inc(result.skipped);
+    if (deadLettered) {
+      this.metrics.deadLettered.inc();
+      this.logger.warn(
+        {
+          topic: context.getTopic(),
+          partition: context.getPartition(),
+          offset: context.getOffset(),
+          reason: deadLettered,
+        },
+        'event sent to the dead-letter topic',
+      );
+    }
   }
 }
