@@ -4,3 +4,8 @@ export { BrokerServer, type BrokerServerOptions, type BrokerServerStatus } from 
 export { BrokerClientProxy, type BrokerClientOptions, type BrokerEvent } from './broker.client';
 export { BrokerModule, BROKER_CLIENT, type BrokerModuleAsyncOptions } from './broker.module';
 export { handleOrDeadLetter, type DeadLetterOptions, type RecordPosition } from './dead-letter';
+export {
+  startConsumerService,
+  type ConsumerServiceOptions,
+  type RunningConsumerService,
+} from './consumer-service';

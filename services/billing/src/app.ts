@@ -1,9 +1,10 @@
-import 'reflect-metadata';
 import { join } from 'node:path';
-import { Module, type DynamicModule, type INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { applyMigrations } from '@hospital/db';
-import { BrokerClientProxy, BrokerServer } from '@hospital/nest-broker';
+import { Module, type DynamicModule } from '@nestjs/common';
+import {
+  startConsumerService,
+  type BrokerClientProxy,
+  type RunningConsumerService,
+} from '@hospital/nest-broker';
 import pino, { type Logger } from 'pino';
 import { CheckoutHandler } from './checkout.handler';
 import type { BillingConfig } from './config';
@@ -36,52 +37,25 @@ class BillingModule {
   }
 }
 
-export interface RunningBilling {
-  app: INestApplication;
-  /** The group member behind @EventPattern: its events (commits, joins) and state. */
-  server: BrokerServer;
-  close(): Promise<void>;
-}
+export type RunningBilling = RunningConsumerService;
 
-/**
- * Billing: applies its migrations, then serves HTTP and joins group "billing".
- * close() finishes the record in hand, commits, leaves the group.
- */
-export async function startBilling(
+/** Billing: applies its migrations, then serves HTTP and joins group "billing". */
+export function startBilling(
   config: BillingConfig,
   logger: Logger = pino({ name: 'billing', level: config.logLevel }),
 ): Promise<RunningBilling> {
-  const migrations = await applyMigrations(config.databaseUrl, 'billing', MIGRATIONS_DIR);
-  logger.info(migrations, 'migrations checked');
-  const prisma = createBillingClient(config.databaseUrl);
-  const deadLetters = new BrokerClientProxy({
-    connection: { broker: config.broker, clientId: `${config.groupId}-dlq` },
+  return startConsumerService({
+    schema: 'billing',
+    migrationsDir: MIGRATIONS_DIR,
+    databaseUrl: config.databaseUrl,
+    broker: config.broker,
+    groupId: config.groupId,
+    groupInstanceId: config.groupInstanceId,
+    host: config.host,
+    port: config.port,
+    logger,
+    createClient: createBillingClient,
+    storedOffset: (prisma, { topic, partition }) => storedOffset(prisma, topic, partition),
+    module: (prisma, deadLetters) => BillingModule.forConfig(config, logger, prisma, deadLetters),
   });
-  const app = await NestFactory.create(
-    BillingModule.forConfig(config, logger, prisma, deadLetters),
-    { logger: false },
-  );
-  const server = new BrokerServer({
-    connection: { broker: config.broker, clientId: config.groupInstanceId ?? config.groupId },
-    consumer: {
-      groupId: config.groupId,
-      groupInstanceId: config.groupInstanceId,
-      fromBeginning: true,
-      commitMode: 'async',
-      storedOffset: ({ topic, partition }) => storedOffset(prisma, topic, partition),
-    },
-  });
-  app.connectMicroservice({ strategy: server }, { inheritAppConfig: true });
-  await app.startAllMicroservices();
-  await app.listen(config.port, config.host);
-  logger.info({ url: await app.getUrl(), group: config.groupId }, 'billing listening');
-  return {
-    app,
-    server,
-    close: async () => {
-      await app.close();
-      await deadLetters.close();
-      await prisma.$disconnect();
-    },
-  };
 }
