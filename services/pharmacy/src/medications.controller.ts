@@ -1,0 +1,54 @@
+import { Controller, Get, Header, Inject, NotFoundException, Param } from '@nestjs/common';
+import type { PrismaClient } from './generated/prisma/client';
+import { PharmacyMetrics } from './metrics';
+import { PRISMA } from './tokens';
+
+/** Pharmacy's read API, /health and /metrics. */
+@Controller()
+export class MedicationsController {
+  constructor(
+    @Inject(PRISMA) private readonly prisma: PrismaClient,
+    private readonly metrics: PharmacyMetrics,
+  ) {}
+
+  @Get('checkouts/:checkoutId/medications')
+  async medications(@Param('checkoutId') checkoutId: string) {
+    const order = await this.prisma.dischargeOrder.findUnique({
+      where: { checkoutId },
+      include: { medications: { orderBy: { lineNumber: 'asc' } } },
+    });
+    if (!order)
+      throw new NotFoundException({
+        statusCode: 404,
+        message: `no discharge order for checkout ${checkoutId}`,
+      });
+    return {
+      checkoutId: order.checkoutId,
+      patientId: order.patientId,
+      eventVersion: Number(order.eventVersion),
+      medications: order.medications.map(
+        ({ rxnormCode, name, dose, route, frequency, quantity, daysSupply }) => ({
+          rxnormCode,
+          name,
+          dose,
+          route,
+          frequency,
+          quantity,
+          daysSupply,
+        }),
+      ),
+    };
+  }
+
+  @Get('health')
+  async health() {
+    await this.prisma.$queryRaw`SELECT 1`;
+    return { status: 'ok' };
+  }
+
+  @Get('metrics')
+  @Header('Content-Type', 'text/plain; version=0.0.4')
+  metricsText(): Promise<string> {
+    return this.metrics.registry.metrics();
+  }
+}

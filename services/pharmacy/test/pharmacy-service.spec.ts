@@ -1,0 +1,175 @@
+import { Admin, BrokerConnection, Producer } from '@hospital/broker-client';
+import { bootstrapServiceDatabases, serviceUrl } from '@hospital/db';
+import type { RunningConsumerService } from '@hospital/nest-broker';
+import { decodeRecordBatch, PatientCheckedOut } from '@hospital/proto';
+import {
+  findFreePort,
+  startBroker,
+  startPostgres,
+  type BrokerProcess,
+  type StartedPostgres,
+} from '@hospital/testing';
+import { Client } from 'pg';
+import pino from 'pino';
+import { startPharmacy } from '../src/app';
+import { loadPharmacyConfig } from '../src/config';
+
+const pharmacyRole = { schema: 'pharmacy', role: 'pharmacy_svc', password: 'pharmacy-pw' };
+const billingRole = { schema: 'billing', role: 'billing_svc', password: 'billing-pw' };
+
+const medication = (rxnormCode: string, quantity: number) => ({
+  rxnormCode,
+  name: `drug ${rxnormCode}`,
+  dose: '5 mg',
+  route: 'oral',
+  frequency: 'once daily',
+  quantity,
+  daysSupply: 30,
+});
+const checkoutEvent = (i: number, version = 1) =>
+  PatientCheckedOut.fromPartial({
+    eventId: `e-${i}-${version}`,
+    eventVersion: version,
+    checkoutId: `CO-${i}`,
+    patientId: `P-${i % 11}`,
+    dischargedAt: new Date('2026-11-21T10:00:00Z'),
+    dischargeMedications: Array.from({ length: i % 4 }, (_, m) =>
+      medication(String(197_361 + m), 30 * version),
+    ),
+  });
+const record = (event: PatientCheckedOut) => ({
+  key: event.patientId,
+  value: Buffer.from(PatientCheckedOut.encode(event).finish()),
+});
+
+describe('pharmacy service: one row per discharge medication in schema pharmacy', () => {
+  let broker: BrokerProcess;
+  let postgres: StartedPostgres;
+  let pharmacy: RunningConsumerService;
+  let connection: BrokerConnection;
+  let databaseUrl: string;
+
+  beforeAll(async () => {
+    broker = await startBroker({
+      env: {
+        BROKER_TOPICS: 'patient.checkout:4,patient.checkout.dlq:1',
+        BROKER_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
+      },
+    });
+    postgres = await startPostgres({ logger: pino({ level: 'silent' }) });
+    await bootstrapServiceDatabases(postgres.url, [pharmacyRole, billingRole]);
+    databaseUrl = serviceUrl(postgres.url, pharmacyRole);
+    connection = new BrokerConnection({ broker: broker.address });
+    const config = loadPharmacyConfig({
+      PHARMACY_DATABASE_URL: databaseUrl,
+      BROKER_ADDRESS: broker.address,
+      PHARMACY_PORT: String(await findFreePort()),
+    });
+    pharmacy = await startPharmacy(config, pino({ level: 'silent' }));
+  });
+  afterAll(async () => {
+    await pharmacy?.close();
+    connection.close();
+    await broker.stop();
+    broker.cleanup();
+    await postgres.stop();
+  });
+
+  /** Resolves once the group's commits reach the end of every partition (listening first, then checking). */
+  async function caughtUp(): Promise<void> {
+    const admin = new Admin(connection);
+    const isCaughtUp = async () => {
+      const [offsets, topic] = await Promise.all([
+        admin.fetchOffsets('pharmacy', 'patient.checkout'),
+        admin.describeTopic('patient.checkout'),
+      ]);
+      return topic.partitions.every(
+        (partition) =>
+          partition.logEndOffset === 0 ||
+          offsets.find((entry) => entry.partition === partition.partition)?.offset ===
+            partition.logEndOffset,
+      );
+    };
+    await new Promise<void>((resolve) => {
+      const check = () => void isCaughtUp().then((done) => done && (off(), resolve()));
+      const off = pharmacy.server.on('consumer.commit', check);
+      check();
+    });
+  }
+
+  async function query<T extends object>(url: string, sql: string): Promise<T[]> {
+    const client = new Client({ connectionString: url });
+    await client.connect();
+    try {
+      return (await client.query<T>(sql)).rows;
+    } finally {
+      await client.end();
+    }
+  }
+
+  it('writes every discharge medication once, dead-letters an invalid one, and ignores redeliveries and older versions', async () => {
+    const producer = new Producer(connection);
+    const events = Array.from({ length: 120 }, (_, i) => checkoutEvent(i));
+    await producer.send({ topic: 'patient.checkout', messages: events.map(record) });
+    await producer.send({
+      topic: 'patient.checkout',
+      messages: [
+        record(
+          PatientCheckedOut.fromPartial({
+            checkoutId: 'CO-bad',
+            patientId: 'P-1',
+            eventVersion: 1,
+            dischargeMedications: [medication('', 0)],
+          }),
+        ),
+      ],
+    });
+    await producer.send({
+      topic: 'patient.checkout',
+      messages: [
+        record(checkoutEvent(7, 2)),
+        record(checkoutEvent(7, 1)),
+        ...events.slice(0, 10).map(record),
+      ],
+    });
+    await caughtUp();
+
+    const expectedRows = events.reduce((sum, event) => sum + event.dischargeMedications.length, 0);
+    await expect(
+      query(
+        databaseUrl,
+        'SELECT (SELECT count(*) FROM discharge_order)::int AS orders, (SELECT count(*) FROM dispensed_medication)::int AS rows',
+      ),
+    ).resolves.toEqual([{ orders: 120, rows: expectedRows }]);
+    const url = (await pharmacy.app.getUrl()).replace('[::1]', '127.0.0.1');
+    expect(await (await fetch(`${url}/checkouts/CO-7/medications`)).json()).toMatchObject({
+      eventVersion: 2,
+      medications: [{ quantity: 60 }, { quantity: 60 }, { quantity: 60 }],
+    });
+
+    const dlq = await connection.call('fetch', {
+      maxWaitMs: 5_000,
+      minBytes: 1,
+      maxBytes: 1 << 20,
+      topics: [
+        {
+          name: 'patient.checkout.dlq',
+          partitions: [{ partition: 0, fetchOffset: 0, partitionMaxBytes: 0 }],
+        },
+      ],
+    });
+    const dead = dlq.topics[0].partitions[0].batches.flatMap(decodeRecordBatch);
+    expect(
+      dead.map((entry) => [
+        entry.headers['dlq-group'].toString(),
+        entry.headers['dlq-reason'].toString(),
+      ]),
+    ).toEqual([['pharmacy', 'a discharge medication has no RxNorm code or quantity']]);
+  });
+
+  it("is confined to its schema: pharmacy's role gets permission denied on schema billing", async () => {
+    await expect(query(databaseUrl, 'CREATE TABLE billing.sneaky (id int)')).rejects.toThrow(
+      /permission denied for schema billing/,
+    );
+  });
+});
