@@ -1,0 +1,45 @@
+import { Controller, Get, Header, Inject, NotFoundException, Param } from '@nestjs/common';
+import type { PrismaClient } from './generated/prisma/client';
+import { HousekeepingMetrics } from './metrics';
+import { PRISMA } from './tokens';
+
+/** Housekeeping's read API, /health and /metrics. */
+@Controller()
+export class TasksController {
+  constructor(
+    @Inject(PRISMA) private readonly prisma: PrismaClient,
+    private readonly metrics: HousekeepingMetrics,
+  ) {}
+
+  @Get('tasks/:checkoutId')
+  async task(@Param('checkoutId') checkoutId: string) {
+    const task = await this.prisma.turnoverTask.findUnique({ where: { checkoutId } });
+    if (!task)
+      throw new NotFoundException({
+        statusCode: 404,
+        message: `no turnover task for checkout ${checkoutId}`,
+      });
+    return {
+      checkoutId: task.checkoutId,
+      ward: task.ward,
+      room: task.room,
+      bed: task.bed,
+      priority: task.priority,
+      protocol: task.protocol,
+      dueBy: task.dueBy.toISOString(),
+      eventVersion: Number(task.eventVersion),
+    };
+  }
+
+  @Get('health')
+  async health() {
+    await this.prisma.$queryRaw`SELECT 1`;
+    return { status: 'ok' };
+  }
+
+  @Get('metrics')
+  @Header('Content-Type', 'text/plain; version=0.0.4')
+  metricsText(): Promise<string> {
+    return this.metrics.registry.metrics();
+  }
+}
