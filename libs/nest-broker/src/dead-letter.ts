@@ -1,5 +1,7 @@
+import type { Logger } from 'pino';
 import type { BrokerClientProxy } from './broker.client';
 import type { BrokerContext } from './broker.context';
+import type { ConsumerMetrics } from './consumer-metrics';
 
 /** Where a record came from and the offset to store with whatever it produced. */
 export interface RecordPosition {
@@ -18,9 +20,15 @@ export interface DeadLetterOptions<Event> {
   /** Why the event cannot be handled; undefined when it can. */
   reject(event: Event): string | undefined;
   /** Handles a good event: writes its rows and `position.nextOffset` in one transaction. */
-  apply(event: Event, position: RecordPosition): Promise<void>;
+  apply(
+    event: Event,
+    position: RecordPosition,
+  ): Promise<void | { written: number; skipped: number }>;
   /** Stores only the offset, so a dead-lettered record is not read again. */
-  skip(position: RecordPosition): Promise<void>;
+  skip(position: RecordPosition): Promise<unknown>;
+  /** Counted when given: consumed, written, skipped, dead-lettered. */
+  metrics?: ConsumerMetrics;
+  logger?: Logger;
 }
 
 /**
@@ -60,8 +68,19 @@ export async function handleOrDeadLetter<Event>(
       },
     ]);
     await options.skip(position);
+    options.metrics?.consumed.inc();
+    options.metrics?.deadLettered.inc();
+    options.logger?.warn(
+      { ...position, offset: context.getOffset(), reason: why },
+      'event sent to the dead-letter topic',
+    );
     return { deadLettered: why };
   }
-  await options.apply(event, position);
+  const result = await options.apply(event, position);
+  options.metrics?.consumed.inc();
+  if (result) {
+    options.metrics?.written.inc(result.written);
+    options.metrics?.skipped.inc(result.skipped);
+  }
   return { deadLettered: undefined };
 }

@@ -9,3 +9,4 @@ export {
   type ConsumerServiceOptions,
   type RunningConsumerService,
 } from './consumer-service';
+export { ConsumerMetrics } from './consumer-metrics';

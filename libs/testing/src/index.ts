@@ -20,3 +20,4 @@ export {
   type StartBrokerOptions,
 } from './broker/start-broker';
 export { readPartition } from './broker/read-partition';
+export { groupCaughtUp } from './broker/caught-up';

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { Module, type DynamicModule } from '@nestjs/common';
 import {
+  ConsumerMetrics,
   startConsumerService,
   type BrokerClientProxy,
   type RunningConsumerService,
@@ -9,7 +10,6 @@ import pino, { type Logger } from 'pino';
 import { CheckoutHandler } from './checkout.handler';
 import type { BillingConfig } from './config';
 import { InvoicesController } from './invoices.controller';
-import { BillingMetrics } from './metrics';
 import { createBillingClient, storedOffset } from './persistence/billing-store';
 import { BILLING_CONFIG, DEAD_LETTERS, LOGGER, PRISMA } from './tokens';
 
@@ -31,7 +31,7 @@ class BillingModule {
         { provide: LOGGER, useValue: logger },
         { provide: PRISMA, useValue: prisma },
         { provide: DEAD_LETTERS, useValue: deadLetters },
-        BillingMetrics,
+        { provide: ConsumerMetrics, useValue: new ConsumerMetrics('billing') },
       ],
     };
   }

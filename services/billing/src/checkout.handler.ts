@@ -1,10 +1,14 @@
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
-import { BrokerClientProxy, BrokerContext, handleOrDeadLetter } from '@hospital/nest-broker';
+import {
+  BrokerClientProxy,
+  BrokerContext,
+  ConsumerMetrics,
+  handleOrDeadLetter,
+} from '@hospital/nest-broker';
 import { PatientCheckedOut } from '@hospital/proto';
 import type { Logger } from 'pino';
 import type { BillingConfig } from './config';
-import { BillingMetrics } from './metrics';
 import { applyCheckouts } from './persistence/billing-store';
 import type { PrismaClient } from './generated/prisma/client';
 import { BILLING_CONFIG, DEAD_LETTERS, LOGGER, PRISMA } from './tokens';
@@ -32,37 +36,21 @@ export class CheckoutHandler {
     @Inject(DEAD_LETTERS) private readonly deadLetters: BrokerClientProxy,
     @Inject(BILLING_CONFIG) private readonly config: BillingConfig,
     @Inject(LOGGER) private readonly logger: Logger,
-    private readonly metrics: BillingMetrics,
+    private readonly metrics: ConsumerMetrics,
   ) {}
 
   @EventPattern('patient.checkout')
   async onCheckout(@Payload() value: Buffer, @Ctx() context: BrokerContext): Promise<void> {
-    const { deadLettered } = await handleOrDeadLetter(value, context, {
+    await handleOrDeadLetter(value, context, {
       deadLetters: this.deadLetters,
       deadLetterTopic: this.config.deadLetterTopic,
       groupId: this.config.groupId,
       decode: (bytes) => PatientCheckedOut.decode(bytes),
       reject: rejectionReason,
-      apply: async (event, position) => {
-        const result = await applyCheckouts(this.prisma, { ...position, events: [event] });
-        this.metrics.upserted.inc(result.written);
-        this.metrics.skipped.inc(result.skipped);
-      },
-      skip: async (position) =>
-        void (await applyCheckouts(this.prisma, { ...position, events: [] })),
+      apply: (event, position) => applyCheckouts(this.prisma, { ...position, events: [event] }),
+      skip: (position) => applyCheckouts(this.prisma, { ...position, events: [] }),
+      metrics: this.metrics,
+      logger: this.logger,
     });
-    this.metrics.consumed.inc();
-    if (deadLettered) {
-      this.metrics.deadLettered.inc();
-      this.logger.warn(
-        {
-          topic: context.getTopic(),
-          partition: context.getPartition(),
-          offset: context.getOffset(),
-          reason: deadLettered,
-        },
-        'event sent to the dead-letter topic',
-      );
-    }
   }
 }

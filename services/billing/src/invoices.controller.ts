@@ -1,6 +1,6 @@
 import { Controller, Get, Header, Inject, NotFoundException, Param } from '@nestjs/common';
 import type { PrismaClient } from './generated/prisma/client';
-import { BillingMetrics } from './metrics';
+import { ConsumerMetrics } from '@hospital/nest-broker';
 import { PRISMA } from './tokens';
 
 /** Billing's read API, /health and /metrics. */
@@ -8,7 +8,7 @@ import { PRISMA } from './tokens';
 export class InvoicesController {
   constructor(
     @Inject(PRISMA) private readonly prisma: PrismaClient,
-    private readonly metrics: BillingMetrics,
+    private readonly metrics: ConsumerMetrics,
   ) {}
 
   @Get('invoices/:checkoutId')

@@ -3,6 +3,7 @@ import { bootstrapServiceDatabases, serviceUrl } from '@hospital/db';
 import { decodeRecordBatch, PatientCheckedOut } from '@hospital/proto';
 import {
   findFreePort,
+  groupCaughtUp,
   startBroker,
   startPostgres,
   type BrokerProcess,
@@ -76,28 +77,10 @@ describe('billing service: consumes patient.checkout into schema billing', () =>
     await postgres.stop();
   });
 
-  /** Resolves once the group's commits reach the end of every partition. */
-  async function caughtUp(): Promise<void> {
-    const admin = new Admin(connection);
-    const isCaughtUp = async () => {
-      const [offsets, topic] = await Promise.all([
-        admin.fetchOffsets('billing', 'patient.checkout'),
-        admin.describeTopic('patient.checkout'),
-      ]);
-      return topic.partitions.every(
-        (partition) =>
-          partition.logEndOffset === 0 ||
-          offsets.find((entry) => entry.partition === partition.partition)?.offset ===
-            partition.logEndOffset,
-      );
-    };
-    // Listen first, then check: a commit landing in between is not missed.
-    await new Promise<void>((resolve) => {
-      const check = () => void isCaughtUp().then((done) => done && (off(), resolve()));
-      const off = billing.server.on('consumer.commit', check);
-      check();
-    });
-  }
+  const caughtUp = () =>
+    groupCaughtUp(new Admin(connection), 'billing', 'patient.checkout', (listener) =>
+      billing.server.on('consumer.commit', listener),
+    );
 
   async function rows(): Promise<{ invoices: number; lines: number; total: string }> {
     const client = new Client({ connectionString: databaseUrl });

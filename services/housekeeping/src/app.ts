@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { Module, type DynamicModule } from '@nestjs/common';
 import {
+  ConsumerMetrics,
   startConsumerService,
   type BrokerClientProxy,
   type RunningConsumerService,
@@ -9,7 +10,6 @@ import pino, { type Logger } from 'pino';
 import { CheckoutHandler } from './checkout.handler';
 import type { HousekeepingConfig } from './config';
 import { TasksController } from './tasks.controller';
-import { HousekeepingMetrics } from './metrics';
 import { createHousekeepingClient, storedOffset } from './persistence/housekeeping-store';
 import { DEAD_LETTERS, LOGGER, HOUSEKEEPING_CONFIG, PRISMA } from './tokens';
 
@@ -31,7 +31,7 @@ class HousekeepingModule {
         { provide: LOGGER, useValue: logger },
         { provide: PRISMA, useValue: prisma },
         { provide: DEAD_LETTERS, useValue: deadLetters },
-        HousekeepingMetrics,
+        { provide: ConsumerMetrics, useValue: new ConsumerMetrics('housekeeping') },
       ],
     };
   }

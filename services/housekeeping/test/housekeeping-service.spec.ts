@@ -4,6 +4,7 @@ import type { RunningConsumerService } from '@hospital/nest-broker';
 import { decodeRecordBatch, IsolationPrecaution, PatientCheckedOut } from '@hospital/proto';
 import {
   findFreePort,
+  groupCaughtUp,
   startBroker,
   startPostgres,
   type BrokerProcess,
@@ -71,26 +72,10 @@ describe('housekeeping service: one room-turnover task per discharged bed', () =
     await postgres.stop();
   });
 
-  async function caughtUp(): Promise<void> {
-    const admin = new Admin(connection);
-    const isCaughtUp = async () => {
-      const [offsets, topic] = await Promise.all([
-        admin.fetchOffsets('housekeeping', 'patient.checkout'),
-        admin.describeTopic('patient.checkout'),
-      ]);
-      return topic.partitions.every(
-        (partition) =>
-          partition.logEndOffset === 0 ||
-          offsets.find((entry) => entry.partition === partition.partition)?.offset ===
-            partition.logEndOffset,
-      );
-    };
-    await new Promise<void>((resolve) => {
-      const check = () => void isCaughtUp().then((done) => done && (off(), resolve()));
-      const off = housekeeping.server.on('consumer.commit', check);
-      check();
-    });
-  }
+  const caughtUp = () =>
+    groupCaughtUp(new Admin(connection), 'housekeeping', 'patient.checkout', (listener) =>
+      housekeeping.server.on('consumer.commit', listener),
+    );
 
   it('deep-cleans isolation rooms, keeps the newest version, ignores replays, and dead-letters a checkout without a bed', async () => {
     const producer = new Producer(connection);

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { Module, type DynamicModule } from '@nestjs/common';
 import {
+  ConsumerMetrics,
   startConsumerService,
   type BrokerClientProxy,
   type RunningConsumerService,
@@ -9,7 +10,6 @@ import pino, { type Logger } from 'pino';
 import { CheckoutHandler } from './checkout.handler';
 import type { PharmacyConfig } from './config';
 import { MedicationsController } from './medications.controller';
-import { PharmacyMetrics } from './metrics';
 import { createPharmacyClient, storedOffset } from './persistence/pharmacy-store';
 import { DEAD_LETTERS, LOGGER, PHARMACY_CONFIG, PRISMA } from './tokens';
 
@@ -31,7 +31,7 @@ class PharmacyModule {
         { provide: LOGGER, useValue: logger },
         { provide: PRISMA, useValue: prisma },
         { provide: DEAD_LETTERS, useValue: deadLetters },
-        PharmacyMetrics,
+        { provide: ConsumerMetrics, useValue: new ConsumerMetrics('pharmacy') },
       ],
     };
   }

@@ -4,6 +4,7 @@ import type { RunningConsumerService } from '@hospital/nest-broker';
 import { decodeRecordBatch, PatientCheckedOut } from '@hospital/proto';
 import {
   findFreePort,
+  groupCaughtUp,
   startBroker,
   startPostgres,
   type BrokerProcess,
@@ -75,27 +76,10 @@ describe('pharmacy service: one row per discharge medication in schema pharmacy'
     await postgres.stop();
   });
 
-  /** Resolves once the group's commits reach the end of every partition (listening first, then checking). */
-  async function caughtUp(): Promise<void> {
-    const admin = new Admin(connection);
-    const isCaughtUp = async () => {
-      const [offsets, topic] = await Promise.all([
-        admin.fetchOffsets('pharmacy', 'patient.checkout'),
-        admin.describeTopic('patient.checkout'),
-      ]);
-      return topic.partitions.every(
-        (partition) =>
-          partition.logEndOffset === 0 ||
-          offsets.find((entry) => entry.partition === partition.partition)?.offset ===
-            partition.logEndOffset,
-      );
-    };
-    await new Promise<void>((resolve) => {
-      const check = () => void isCaughtUp().then((done) => done && (off(), resolve()));
-      const off = pharmacy.server.on('consumer.commit', check);
-      check();
-    });
-  }
+  const caughtUp = () =>
+    groupCaughtUp(new Admin(connection), 'pharmacy', 'patient.checkout', (listener) =>
+      pharmacy.server.on('consumer.commit', listener),
+    );
 
   async function query<T extends object>(url: string, sql: string): Promise<T[]> {
     const client = new Client({ connectionString: url });

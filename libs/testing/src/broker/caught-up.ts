@@ -1,0 +1,39 @@
+import type { Admin } from '@hospital/broker-client';
+
+/**
+ * Resolves once a group's committed offsets reach the end of every non-empty
+ * partition of a topic. It checks at once and again after every commit the
+ * member reports (`onCommit` subscribes and returns an unsubscribe function),
+ * listening before the first check so no commit slips between the two.
+ */
+export function groupCaughtUp(
+  admin: Admin,
+  groupId: string,
+  topic: string,
+  onCommit: (listener: () => void) => () => void,
+): Promise<void> {
+  const isCaughtUp = async () => {
+    const [offsets, described] = await Promise.all([
+      admin.fetchOffsets(groupId, topic),
+      admin.describeTopic(topic),
+    ]);
+    return described.partitions.every(
+      (partition) =>
+        partition.logEndOffset === 0 ||
+        offsets.find((entry) => entry.partition === partition.partition)?.offset ===
+          partition.logEndOffset,
+    );
+  };
+  return new Promise<void>((resolve, reject) => {
+    let done = false;
+    const check = () =>
+      void isCaughtUp().then((caughtUp) => {
+        if (!caughtUp || done) return;
+        done = true;
+        off();
+        resolve();
+      }, reject);
+    const off = onCommit(check);
+    check();
+  });
+}
