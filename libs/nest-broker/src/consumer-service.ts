@@ -1,11 +1,21 @@
 import 'reflect-metadata';
-import type { DynamicModule, INestApplication } from '@nestjs/common';
+import { Module, type INestApplication, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { TopicPartition } from '@hospital/broker-client';
 import { applyMigrations } from '@hospital/db';
 import type { Logger } from 'pino';
 import { BrokerClientProxy } from './broker.client';
 import { BrokerServer } from './broker.server';
+import { ConsumerMetrics } from './consumer-metrics';
+
+/** What a consumer service's handlers and controllers can inject. */
+export const SERVICE_CONFIG = 'SERVICE_CONFIG';
+export const SERVICE_LOGGER = 'SERVICE_LOGGER';
+export const DATABASE = 'DATABASE';
+export const DEAD_LETTERS = 'DEAD_LETTERS';
+
+@Module({})
+class ConsumerServiceModule {}
 
 export interface ConsumerServiceOptions<Client extends { $disconnect(): Promise<void> }> {
   /** The service's schema; its migrations folder is applied to it at start. */
@@ -22,8 +32,9 @@ export interface ConsumerServiceOptions<Client extends { $disconnect(): Promise<
   createClient(databaseUrl: string): Client;
   /** The next offset the service stored with its rows for a partition, if any. */
   storedOffset(client: Client, partition: TopicPartition): Promise<number | undefined>;
-  /** The Nest module (handlers, read API), given the database client and the dead-letter publisher. */
-  module(client: Client, deadLetters: BrokerClientProxy): DynamicModule;
+  /** The @EventPattern handlers and the HTTP controllers. They can inject SERVICE_CONFIG (this `config`), SERVICE_LOGGER, DATABASE (the client), DEAD_LETTERS (a BrokerClientProxy) and ConsumerMetrics. */
+  controllers: Type[];
+  config: unknown;
 }
 
 export interface RunningConsumerService {
@@ -53,7 +64,20 @@ export async function startConsumerService<Client extends { $disconnect(): Promi
   const deadLetters = new BrokerClientProxy({
     connection: { broker: options.broker, clientId: `${options.groupId}-dlq` },
   });
-  const app = await NestFactory.create(options.module(client, deadLetters), { logger: false });
+  const app = await NestFactory.create(
+    {
+      module: ConsumerServiceModule,
+      controllers: options.controllers,
+      providers: [
+        { provide: SERVICE_CONFIG, useValue: options.config },
+        { provide: SERVICE_LOGGER, useValue: options.logger },
+        { provide: DATABASE, useValue: client },
+        { provide: DEAD_LETTERS, useValue: deadLetters },
+        { provide: ConsumerMetrics, useValue: new ConsumerMetrics(options.schema) },
+      ],
+    },
+    { logger: false },
+  );
   const server = new BrokerServer({
     connection: { broker: options.broker, clientId: options.groupInstanceId ?? options.groupId },
     consumer: {

@@ -6,6 +6,10 @@ export { BrokerModule, BROKER_CLIENT, type BrokerModuleAsyncOptions } from './br
 export { handleOrDeadLetter, type DeadLetterOptions, type RecordPosition } from './dead-letter';
 export {
   startConsumerService,
+  DATABASE,
+  DEAD_LETTERS,
+  SERVICE_CONFIG,
+  SERVICE_LOGGER,
   type ConsumerServiceOptions,
   type RunningConsumerService,
 } from './consumer-service';

@@ -4,14 +4,17 @@ import {
   BrokerClientProxy,
   BrokerContext,
   ConsumerMetrics,
+  DATABASE,
+  DEAD_LETTERS,
   handleOrDeadLetter,
+  SERVICE_CONFIG,
+  SERVICE_LOGGER,
 } from '@hospital/nest-broker';
 import { PatientCheckedOut } from '@hospital/proto';
 import type { Logger } from 'pino';
 import type { BillingConfig } from './config';
 import { applyCheckouts } from './persistence/billing-store';
 import type { PrismaClient } from './generated/prisma/client';
-import { BILLING_CONFIG, DEAD_LETTERS, LOGGER, PRISMA } from './tokens';
 
 /** Why an event cannot be billed; undefined when it can. */
 export function rejectionReason(event: PatientCheckedOut): string | undefined {
@@ -32,10 +35,10 @@ export function rejectionReason(event: PatientCheckedOut): string | undefined {
 @Controller()
 export class CheckoutHandler {
   constructor(
-    @Inject(PRISMA) private readonly prisma: PrismaClient,
+    @Inject(DATABASE) private readonly prisma: PrismaClient,
     @Inject(DEAD_LETTERS) private readonly deadLetters: BrokerClientProxy,
-    @Inject(BILLING_CONFIG) private readonly config: BillingConfig,
-    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(SERVICE_CONFIG) private readonly config: BillingConfig,
+    @Inject(SERVICE_LOGGER) private readonly logger: Logger,
     private readonly metrics: ConsumerMetrics,
   ) {}
 

@@ -1,13 +1,12 @@
 import { Controller, Get, Header, Inject, NotFoundException, Param } from '@nestjs/common';
 import type { PrismaClient } from './generated/prisma/client';
-import { ConsumerMetrics } from '@hospital/nest-broker';
-import { PRISMA } from './tokens';
+import { ConsumerMetrics, DATABASE } from '@hospital/nest-broker';
 
 /** Billing's read API, /health and /metrics. */
 @Controller()
 export class InvoicesController {
   constructor(
-    @Inject(PRISMA) private readonly prisma: PrismaClient,
+    @Inject(DATABASE) private readonly prisma: PrismaClient,
     private readonly metrics: ConsumerMetrics,
   ) {}
 

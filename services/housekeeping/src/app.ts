@@ -1,47 +1,20 @@
 import { join } from 'node:path';
-import { Module, type DynamicModule } from '@nestjs/common';
-import {
-  ConsumerMetrics,
-  startConsumerService,
-  type BrokerClientProxy,
-  type RunningConsumerService,
-} from '@hospital/nest-broker';
+import { startConsumerService, type RunningConsumerService } from '@hospital/nest-broker';
 import pino, { type Logger } from 'pino';
 import { CheckoutHandler } from './checkout.handler';
 import type { HousekeepingConfig } from './config';
 import { TasksController } from './tasks.controller';
 import { createHousekeepingClient, storedOffset } from './persistence/housekeeping-store';
-import { DEAD_LETTERS, LOGGER, HOUSEKEEPING_CONFIG, PRISMA } from './tokens';
 
 export const MIGRATIONS_DIR = join(__dirname, '..', 'prisma', 'migrations');
 
-@Module({})
-class HousekeepingModule {
-  static forConfig(
-    config: HousekeepingConfig,
-    logger: Logger,
-    prisma: ReturnType<typeof createHousekeepingClient>,
-    deadLetters: BrokerClientProxy,
-  ): DynamicModule {
-    return {
-      module: HousekeepingModule,
-      controllers: [CheckoutHandler, TasksController],
-      providers: [
-        { provide: HOUSEKEEPING_CONFIG, useValue: config },
-        { provide: LOGGER, useValue: logger },
-        { provide: PRISMA, useValue: prisma },
-        { provide: DEAD_LETTERS, useValue: deadLetters },
-        { provide: ConsumerMetrics, useValue: new ConsumerMetrics('housekeeping') },
-      ],
-    };
-  }
-}
+export type RunningHousekeeping = RunningConsumerService;
 
 /** Housekeeping: applies its migrations, then serves HTTP and joins group "housekeeping". */
 export function startHousekeeping(
   config: HousekeepingConfig,
   logger: Logger = pino({ name: 'housekeeping', level: config.logLevel }),
-): Promise<RunningConsumerService> {
+): Promise<RunningHousekeeping> {
   return startConsumerService({
     schema: 'housekeeping',
     migrationsDir: MIGRATIONS_DIR,
@@ -53,8 +26,8 @@ export function startHousekeeping(
     port: config.port,
     logger,
     createClient: createHousekeepingClient,
-    storedOffset: (prisma, { topic, partition }) => storedOffset(prisma, topic, partition),
-    module: (prisma, deadLetters) =>
-      HousekeepingModule.forConfig(config, logger, prisma, deadLetters),
+    storedOffset: (client, { topic, partition }) => storedOffset(client, topic, partition),
+    controllers: [CheckoutHandler, TasksController],
+    config,
   });
 }

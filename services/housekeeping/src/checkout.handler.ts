@@ -4,14 +4,17 @@ import {
   BrokerClientProxy,
   BrokerContext,
   ConsumerMetrics,
+  DATABASE,
+  DEAD_LETTERS,
   handleOrDeadLetter,
+  SERVICE_CONFIG,
+  SERVICE_LOGGER,
 } from '@hospital/nest-broker';
 import { PatientCheckedOut } from '@hospital/proto';
 import type { Logger } from 'pino';
 import type { HousekeepingConfig } from './config';
 import type { PrismaClient } from './generated/prisma/client';
 import { applyCheckouts } from './persistence/housekeeping-store';
-import { DEAD_LETTERS, LOGGER, HOUSEKEEPING_CONFIG, PRISMA } from './tokens';
 
 /** Why housekeeping cannot take the event: it needs the bed that was freed. */
 export function rejectionReason(event: PatientCheckedOut): string | undefined {
@@ -26,10 +29,10 @@ export function rejectionReason(event: PatientCheckedOut): string | undefined {
 @Controller()
 export class CheckoutHandler {
   constructor(
-    @Inject(PRISMA) private readonly prisma: PrismaClient,
+    @Inject(DATABASE) private readonly prisma: PrismaClient,
     @Inject(DEAD_LETTERS) private readonly deadLetters: BrokerClientProxy,
-    @Inject(HOUSEKEEPING_CONFIG) private readonly config: HousekeepingConfig,
-    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(SERVICE_CONFIG) private readonly config: HousekeepingConfig,
+    @Inject(SERVICE_LOGGER) private readonly logger: Logger,
     private readonly metrics: ConsumerMetrics,
   ) {}
 

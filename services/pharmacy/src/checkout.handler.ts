@@ -4,14 +4,17 @@ import {
   BrokerClientProxy,
   BrokerContext,
   ConsumerMetrics,
+  DATABASE,
+  DEAD_LETTERS,
   handleOrDeadLetter,
+  SERVICE_CONFIG,
+  SERVICE_LOGGER,
 } from '@hospital/nest-broker';
 import { PatientCheckedOut } from '@hospital/proto';
 import type { Logger } from 'pino';
 import type { PharmacyConfig } from './config';
 import type { PrismaClient } from './generated/prisma/client';
 import { applyCheckouts } from './persistence/pharmacy-store';
-import { DEAD_LETTERS, LOGGER, PHARMACY_CONFIG, PRISMA } from './tokens';
 
 /** Why pharmacy cannot take the event; a checkout without medications is fine (nothing to dispense). */
 export function rejectionReason(event: PatientCheckedOut): string | undefined {
@@ -31,10 +34,10 @@ export function rejectionReason(event: PatientCheckedOut): string | undefined {
 @Controller()
 export class CheckoutHandler {
   constructor(
-    @Inject(PRISMA) private readonly prisma: PrismaClient,
+    @Inject(DATABASE) private readonly prisma: PrismaClient,
     @Inject(DEAD_LETTERS) private readonly deadLetters: BrokerClientProxy,
-    @Inject(PHARMACY_CONFIG) private readonly config: PharmacyConfig,
-    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(SERVICE_CONFIG) private readonly config: PharmacyConfig,
+    @Inject(SERVICE_LOGGER) private readonly logger: Logger,
     private readonly metrics: ConsumerMetrics,
   ) {}
 

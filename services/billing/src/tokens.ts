@@ -1,4 +1,0 @@
-export const BILLING_CONFIG = 'BILLING_CONFIG';
-export const PRISMA = 'PRISMA';
-export const LOGGER = 'LOGGER';
-export const DEAD_LETTERS = 'DEAD_LETTERS';
