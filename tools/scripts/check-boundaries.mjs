@@ -38,6 +38,23 @@ try {
       }
     }
   }
+  // A cycle between projects (tests count: they import too) breaks `^build`.
+  const state = new Map();
+  const visit = (name, path) => {
+    if (state.get(name) === 'done') return;
+    if (state.get(name) === 'open') {
+      violations.push(
+        `dependency cycle: ${[...path.slice(path.indexOf(name)), name].join(' -> ')}`,
+      );
+      return;
+    }
+    state.set(name, 'open');
+    for (const { target } of graph.dependencies[name] ?? [])
+      if (graph.nodes[target]) visit(target, [...path, name]);
+    state.set(name, 'done');
+  };
+  for (const name of Object.keys(graph.nodes)) visit(name, []);
+
   if (violations.length > 0) {
     console.error(`Module boundary violations:\n  ${violations.join('\n  ')}`);
     process.exit(1);

@@ -1,4 +1,10 @@
-import type { Admin } from '@hospital/broker-client';
+/** The two admin calls this needs (an Admin of @hospital/broker-client fits; importing it would make a dependency cycle). */
+export interface OffsetsView {
+  fetchOffsets(groupId: string, topic: string): Promise<{ partition: number; offset: number }[]>;
+  describeTopic(
+    topic: string,
+  ): Promise<{ partitions: { partition: number; logEndOffset: number }[] }>;
+}
 
 /**
  * Resolves once a group's committed offsets reach the end of every non-empty
@@ -7,7 +13,7 @@ import type { Admin } from '@hospital/broker-client';
  * listening before the first check so no commit slips between the two.
  */
 export function groupCaughtUp(
-  admin: Admin,
+  admin: OffsetsView,
   groupId: string,
   topic: string,
   onCommit: (listener: () => void) => () => void,
