@@ -1,12 +1,15 @@
 import 'reflect-metadata';
-import { Module, type INestApplication, type Type } from '@nestjs/common';
+import { Controller, Module, type INestApplication, type Type } from '@nestjs/common';
+import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { NestFactory } from '@nestjs/core';
 import type { TopicPartition } from '@hospital/broker-client';
 import { applyMigrations } from '@hospital/db';
 import type { Logger } from 'pino';
 import { BrokerClientProxy } from './broker.client';
+import { BrokerContext } from './broker.context';
 import { BrokerServer } from './broker.server';
 import { ConsumerMetrics } from './consumer-metrics';
+import { handleOrDeadLetter, type RecordPosition } from './dead-letter';
 
 /** What a consumer service's handlers and controllers can inject. */
 export const SERVICE_CONFIG = 'SERVICE_CONFIG';
@@ -17,7 +20,37 @@ export const DEAD_LETTERS = 'DEAD_LETTERS';
 @Module({})
 class ConsumerServiceModule {}
 
-export interface ConsumerServiceOptions<Client extends { $disconnect(): Promise<void> }> {
+/** What a consumer service consumes and how it writes one event (its rows and the position, in one transaction). */
+export interface ConsumedEvents<Client, Event> {
+  topic: string;
+  deadLetterTopic: string;
+  decode(value: Buffer): Event;
+  /** Why an event cannot be taken (it goes to the dead-letter topic); undefined when it can. */
+  reject(event: Event): string | undefined;
+  /** Writes the events (none: only the position) and the partition's next offset in one transaction. */
+  write(
+    client: Client,
+    events: Event[],
+    position: RecordPosition,
+  ): Promise<{ written: number; skipped: number }>;
+}
+
+/** An @EventPattern(topic) handler that hands each record to `handle`. */
+function eventHandler(
+  topic: string,
+  handle: (value: Buffer, context: BrokerContext) => Promise<unknown>,
+): Type {
+  @Controller()
+  class EventHandler {
+    @EventPattern(topic)
+    async onEvent(@Payload() value: Buffer, @Ctx() context: BrokerContext): Promise<void> {
+      await handle(value, context);
+    }
+  }
+  return EventHandler;
+}
+
+export interface ConsumerServiceOptions<Client extends { $disconnect(): Promise<void> }, Event> {
   /** The service's schema; its migrations folder is applied to it at start. */
   schema: string;
   migrationsDir: string;
@@ -32,7 +65,9 @@ export interface ConsumerServiceOptions<Client extends { $disconnect(): Promise<
   createClient(databaseUrl: string): Client;
   /** The next offset the service stored with its rows for a partition, if any. */
   storedOffset(client: Client, partition: TopicPartition): Promise<number | undefined>;
-  /** The @EventPattern handlers and the HTTP controllers. They can inject SERVICE_CONFIG (this `config`), SERVICE_LOGGER, DATABASE (the client), DEAD_LETTERS (a BrokerClientProxy) and ConsumerMetrics. */
+  /** The events this service consumes; every record is written, or dead-lettered with its reason. */
+  consumes: ConsumedEvents<Client, Event>;
+  /** The HTTP controllers (read API). They can inject SERVICE_CONFIG (this `config`), SERVICE_LOGGER, DATABASE (the client), DEAD_LETTERS (a BrokerClientProxy) and ConsumerMetrics. */
   controllers: Type[];
   config: unknown;
 }
@@ -51,8 +86,8 @@ export interface RunningConsumerService {
  * its consumer group, resuming each partition from the later of the broker's
  * commit and the offset stored with the rows.
  */
-export async function startConsumerService<Client extends { $disconnect(): Promise<void> }>(
-  options: ConsumerServiceOptions<Client>,
+export async function startConsumerService<Client extends { $disconnect(): Promise<void> }, Event>(
+  options: ConsumerServiceOptions<Client, Event>,
 ): Promise<RunningConsumerService> {
   const migrations = await applyMigrations(
     options.databaseUrl,
@@ -64,16 +99,31 @@ export async function startConsumerService<Client extends { $disconnect(): Promi
   const deadLetters = new BrokerClientProxy({
     connection: { broker: options.broker, clientId: `${options.groupId}-dlq` },
   });
+  const metrics = new ConsumerMetrics(options.schema);
+  const { consumes } = options;
+  const handler = eventHandler(consumes.topic, (value, context) =>
+    handleOrDeadLetter(value, context, {
+      deadLetters,
+      deadLetterTopic: consumes.deadLetterTopic,
+      groupId: options.groupId,
+      decode: consumes.decode,
+      reject: consumes.reject,
+      apply: (event, position) => consumes.write(client, [event], position),
+      skip: (position) => consumes.write(client, [], position),
+      metrics,
+      logger: options.logger,
+    }),
+  );
   const app = await NestFactory.create(
     {
       module: ConsumerServiceModule,
-      controllers: options.controllers,
+      controllers: [handler, ...options.controllers],
       providers: [
         { provide: SERVICE_CONFIG, useValue: options.config },
         { provide: SERVICE_LOGGER, useValue: options.logger },
         { provide: DATABASE, useValue: client },
         { provide: DEAD_LETTERS, useValue: deadLetters },
-        { provide: ConsumerMetrics, useValue: new ConsumerMetrics(options.schema) },
+        { provide: ConsumerMetrics, useValue: metrics },
       ],
     },
     { logger: false },

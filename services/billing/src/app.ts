@@ -1,10 +1,11 @@
 import { join } from 'node:path';
 import { startConsumerService, type RunningConsumerService } from '@hospital/nest-broker';
 import pino, { type Logger } from 'pino';
-import { CheckoutHandler } from './checkout.handler';
+import { PatientCheckedOut } from '@hospital/proto';
+import { rejectionReason } from './checkout-rules';
 import type { BillingConfig } from './config';
 import { InvoicesController } from './invoices.controller';
-import { createBillingClient, storedOffset } from './persistence/billing-store';
+import { applyCheckouts, createBillingClient, storedOffset } from './persistence/billing-store';
 
 export const MIGRATIONS_DIR = join(__dirname, '..', 'prisma', 'migrations');
 
@@ -27,7 +28,14 @@ export function startBilling(
     logger,
     createClient: createBillingClient,
     storedOffset: (client, { topic, partition }) => storedOffset(client, topic, partition),
-    controllers: [CheckoutHandler, InvoicesController],
+    consumes: {
+      topic: 'patient.checkout',
+      deadLetterTopic: config.deadLetterTopic,
+      decode: (bytes) => PatientCheckedOut.decode(bytes),
+      reject: rejectionReason,
+      write: (client, events, position) => applyCheckouts(client, { ...position, events }),
+    },
+    controllers: [InvoicesController],
     config,
   });
 }

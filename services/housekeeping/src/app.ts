@@ -1,10 +1,15 @@
 import { join } from 'node:path';
 import { startConsumerService, type RunningConsumerService } from '@hospital/nest-broker';
 import pino, { type Logger } from 'pino';
-import { CheckoutHandler } from './checkout.handler';
+import { PatientCheckedOut } from '@hospital/proto';
+import { rejectionReason } from './checkout-rules';
 import type { HousekeepingConfig } from './config';
 import { TasksController } from './tasks.controller';
-import { createHousekeepingClient, storedOffset } from './persistence/housekeeping-store';
+import {
+  applyCheckouts,
+  createHousekeepingClient,
+  storedOffset,
+} from './persistence/housekeeping-store';
 
 export const MIGRATIONS_DIR = join(__dirname, '..', 'prisma', 'migrations');
 
@@ -27,7 +32,14 @@ export function startHousekeeping(
     logger,
     createClient: createHousekeepingClient,
     storedOffset: (client, { topic, partition }) => storedOffset(client, topic, partition),
-    controllers: [CheckoutHandler, TasksController],
+    consumes: {
+      topic: 'patient.checkout',
+      deadLetterTopic: config.deadLetterTopic,
+      decode: (bytes) => PatientCheckedOut.decode(bytes),
+      reject: rejectionReason,
+      write: (client, events, position) => applyCheckouts(client, { ...position, events }),
+    },
+    controllers: [TasksController],
     config,
   });
 }

@@ -1,10 +1,11 @@
 import { join } from 'node:path';
 import { startConsumerService, type RunningConsumerService } from '@hospital/nest-broker';
 import pino, { type Logger } from 'pino';
-import { CheckoutHandler } from './checkout.handler';
+import { PatientCheckedOut } from '@hospital/proto';
+import { rejectionReason } from './checkout-rules';
 import type { PharmacyConfig } from './config';
 import { MedicationsController } from './medications.controller';
-import { createPharmacyClient, storedOffset } from './persistence/pharmacy-store';
+import { applyCheckouts, createPharmacyClient, storedOffset } from './persistence/pharmacy-store';
 
 export const MIGRATIONS_DIR = join(__dirname, '..', 'prisma', 'migrations');
 
@@ -27,7 +28,14 @@ export function startPharmacy(
     logger,
     createClient: createPharmacyClient,
     storedOffset: (client, { topic, partition }) => storedOffset(client, topic, partition),
-    controllers: [CheckoutHandler, MedicationsController],
+    consumes: {
+      topic: 'patient.checkout',
+      deadLetterTopic: config.deadLetterTopic,
+      decode: (bytes) => PatientCheckedOut.decode(bytes),
+      reject: rejectionReason,
+      write: (client, events, position) => applyCheckouts(client, { ...position, events }),
+    },
+    controllers: [MedicationsController],
     config,
   });
 }
