@@ -12,9 +12,13 @@ describe('broker-client/Consumer features: commit modes, eachBatch, pause/resume
   let admin: Admin;
   beforeAll(async () => {
     broker = await startBroker({
-      env: { BROKER_GROUP_INITIAL_REBALANCE_DELAY_MS: '0', BROKER_TOPICS: `${TOPIC}:1` },
+      env: {
+        BROKER_ADMIN_TOKEN: 'features',
+        BROKER_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
+        BROKER_TOPICS: `${TOPIC}:1`,
+      },
     });
-    connection = new BrokerConnection({ broker: broker.address });
+    connection = new BrokerConnection({ broker: broker.address, adminToken: 'features' });
     admin = new Admin(connection);
     const producer = new Producer(connection);
     await producer.send({
@@ -144,5 +148,8 @@ describe('broker-client/Consumer features: commit modes, eachBatch, pause/resume
       topics: [{ name: TOPIC, partitions: [{ partition: 0, committedOffset: 80, metadata: '' }] }],
     });
     expect(await firstOffset('broker-ahead', 60)).toBe(80);
+    // An operator's reset to earliest replays even though the application stored a later offset.
+    await admin.resetOffsets('stored-only', TOPIC, { earliest: true });
+    expect(await firstOffset('stored-only', 60)).toBe(0);
   });
 });

@@ -2,3 +2,19 @@
 export { bootstrapServiceDatabases, serviceUrl, type ServiceDatabase } from './bootstrap';
 export { applyMigrations, readMigrations, type MigrationResult } from './migrations';
 export { identifier } from './identifiers';
+export {
+  newestPerKey,
+  readConsumedOffset,
+  replaceChildren,
+  storeConsumedOffset,
+  upsertNewer,
+  writeVersionedBatch,
+  type ChildTableSpec,
+  type ConsumedPosition,
+  type SqlClient,
+  type SqlRow,
+  type SqlValue,
+  type TableSpec,
+  type VersionedRowsSpec,
+  type VersionedTableSpec,
+} from './versioned-rows';

@@ -7,6 +7,7 @@ import {
   type ConsumerOptions,
 } from '@hospital/broker-client';
 import { lastValueFrom } from 'rxjs';
+import { BrokerBatchContext } from './broker-batch.context';
 import { BrokerContext } from './broker.context';
 
 export interface BrokerServerOptions {
@@ -26,6 +27,9 @@ type BrokerServerEvents = { [K in keyof ConsumerEvents]: (payload: ConsumerEvent
  * its raw value (decode it in the handler) with a BrokerContext; its offset
  * counts as processed only once the handler's promise or observable completes,
  * so a crash mid-handler means redelivery, never loss.
+ * `@EventPattern(topic, { batch: true })` hands over each fetched batch of one
+ * partition instead (IncomingRecord[] with a BrokerBatchContext), for handlers
+ * that write a batch in one transaction.
  */
 export class BrokerServer
   extends Server<BrokerServerEvents, BrokerServerStatus>
@@ -52,12 +56,36 @@ export class BrokerServer
       consumer.subscribe({ topics });
       await consumer.run({
         partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
-        eachMessage: async ({ topic, partition, message, heartbeat }) => {
-          const handler = this.getHandlerByPattern(topic);
+        eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning }) => {
+          const handler = this.getHandlerByPattern(batch.topic);
           if (!handler) return;
-          const context = new BrokerContext([topic, partition, message, heartbeat, consumer]);
-          const result = await handler(message.value, context);
-          await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });
+          if (handler.extras?.batch === true) {
+            const context = new BrokerBatchContext([
+              batch.topic,
+              batch.partition,
+              batch.messages,
+              batch.highWatermark,
+              heartbeat,
+              isRunning,
+              consumer,
+            ]);
+            await this.complete(handler(batch.messages, context));
+            const last = batch.messages.at(-1);
+            if (last) resolveOffset(last.offset);
+            return;
+          }
+          for (const message of batch.messages) {
+            if (!isRunning()) return;
+            const context = new BrokerContext([
+              batch.topic,
+              batch.partition,
+              message,
+              heartbeat,
+              consumer,
+            ]);
+            await this.complete(handler(message.value, context));
+            resolveOffset(message.offset);
+          }
         },
       });
       callback();
@@ -66,7 +94,12 @@ export class BrokerServer
     }
   }
 
-  /** Graceful: finishes the record in hand, commits, leaves the group. */
+  /** Waits for a handler's promise or observable; its record (or batch) is processed only after this. */
+  private async complete(result: unknown): Promise<void> {
+    await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });
+  }
+
+  /** Graceful: finishes the record (or batch) in hand, commits, leaves the group. */
   async close(): Promise<void> {
     await this.consumer?.stop();
     this.connection?.close();

@@ -1,4 +1,4 @@
-import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** The Prometheus metrics every consumer service exposes, named `<service>_…`. */
 export class ConsumerMetrics {
@@ -7,6 +7,7 @@ export class ConsumerMetrics {
   readonly written: Counter;
   readonly skipped: Counter;
   readonly deadLettered: Counter;
+  readonly lag: Gauge<'topic' | 'partition'>;
 
   constructor(service: string) {
     const counter = (name: string, help: string) =>
@@ -21,6 +22,12 @@ export class ConsumerMetrics {
       'events_dead_lettered_total',
       'events sent to the dead-letter topic',
     );
+    this.lag = new Gauge({
+      name: `${service}_consumer_lag`,
+      help: 'records between the last batch handled and the log end, per partition',
+      labelNames: ['topic', 'partition'],
+      registers: [this.registry],
+    });
     collectDefaultMetrics({ register: this.registry, prefix: `${service}_` });
   }
 }

@@ -1,15 +1,20 @@
 import 'reflect-metadata';
 import { Controller, Module, type INestApplication, type Type } from '@nestjs/common';
-import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
+import { Ctx, EventPattern } from '@nestjs/microservices';
 import { NestFactory } from '@nestjs/core';
 import type { TopicPartition } from '@hospital/broker-client';
 import { applyMigrations } from '@hospital/db';
 import type { Logger } from 'pino';
 import { BrokerClientProxy } from './broker.client';
-import { BrokerContext } from './broker.context';
+import { BrokerBatchContext } from './broker-batch.context';
 import { BrokerServer } from './broker.server';
 import { ConsumerMetrics } from './consumer-metrics';
-import { handleOrDeadLetter, type RecordPosition } from './dead-letter';
+import {
+  handleBatchOrDeadLetter,
+  type RecordBatch,
+  type RecordPosition,
+  type WriteResult,
+} from './dead-letter';
 
 /** What a consumer service's handlers and controllers can inject. */
 export const SERVICE_CONFIG = 'SERVICE_CONFIG';
@@ -27,27 +32,25 @@ export interface ConsumedEvents<Client, Event> {
   decode(value: Buffer): Event;
   /** Why an event cannot be taken (it goes to the dead-letter topic); undefined when it can. */
   reject(event: Event): string | undefined;
-  /** Writes the events (none: only the position) and the partition's next offset in one transaction. */
-  write(
-    client: Client,
-    events: Event[],
-    position: RecordPosition,
-  ): Promise<{ written: number; skipped: number }>;
+  /** Writes a batch's events (none: only the position) and the partition's next offset in one transaction. */
+  write(client: Client, events: Event[], position: RecordPosition): Promise<WriteResult>;
 }
 
-/** An @EventPattern(topic) handler that hands each record to `handle`. */
-function eventHandler(
-  topic: string,
-  handle: (value: Buffer, context: BrokerContext) => Promise<unknown>,
-): Type {
+/** An @EventPattern(topic, { batch: true }) handler that hands each batch to `handle`. */
+function batchHandler(topic: string, handle: (batch: RecordBatch) => Promise<unknown>): Type {
   @Controller()
-  class EventHandler {
-    @EventPattern(topic)
-    async onEvent(@Payload() value: Buffer, @Ctx() context: BrokerContext): Promise<void> {
-      await handle(value, context);
+  class BatchHandler {
+    @EventPattern(topic, { batch: true })
+    async onBatch(@Ctx() context: BrokerBatchContext): Promise<void> {
+      await handle({
+        topic: context.getTopic(),
+        partition: context.getPartition(),
+        records: context.getRecords(),
+        highWatermark: context.getHighWatermark(),
+      });
     }
   }
-  return EventHandler;
+  return BatchHandler;
 }
 
 export interface ConsumerServiceOptions<Client extends { $disconnect(): Promise<void> }, Event> {
@@ -76,7 +79,7 @@ export interface RunningConsumerService {
   app: INestApplication;
   /** The group member behind the @EventPattern handlers: its events and state. */
   server: BrokerServer;
-  /** Finishes the record in hand, commits, leaves the group, closes the database. */
+  /** Finishes the batch in hand, commits, leaves the group, closes the database. */
   close(): Promise<void>;
 }
 
@@ -101,15 +104,14 @@ export async function startConsumerService<Client extends { $disconnect(): Promi
   });
   const metrics = new ConsumerMetrics(options.schema);
   const { consumes } = options;
-  const handler = eventHandler(consumes.topic, (value, context) =>
-    handleOrDeadLetter(value, context, {
+  const handler = batchHandler(consumes.topic, (batch) =>
+    handleBatchOrDeadLetter(batch, {
       deadLetters,
       deadLetterTopic: consumes.deadLetterTopic,
       groupId: options.groupId,
       decode: consumes.decode,
       reject: consumes.reject,
-      apply: (event, position) => consumes.write(client, [event], position),
-      skip: (position) => consumes.write(client, [], position),
+      write: (events, position) => consumes.write(client, events, position),
       metrics,
       logger: options.logger,
     }),

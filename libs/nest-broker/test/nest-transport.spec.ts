@@ -11,10 +11,11 @@ import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { IsolationPrecaution, partitionForKey, PatientCheckedOut } from '@hospital/proto';
 import { startBroker, type BrokerProcess } from '@hospital/testing';
 import { lastValueFrom } from 'rxjs';
-import { Admin, BrokerConnection } from '@hospital/broker-client';
+import { Admin, BrokerConnection, type IncomingRecord } from '@hospital/broker-client';
 import {
   BROKER_CLIENT,
   BrokerClientProxy,
+  BrokerBatchContext,
   BrokerContext,
   BrokerModule,
   BrokerServer,
@@ -47,7 +48,23 @@ class CheckoutListener {
   }
 }
 
-@Module({ controllers: [CheckoutListener] })
+const audited: { partition: number; offsets: number[]; lastOffset: number }[] = [];
+let onAudited: () => void = () => {};
+
+@Controller()
+class AuditListener {
+  @EventPattern('patient.audit', { batch: true })
+  async onBatch(@Payload() records: IncomingRecord[], @Ctx() context: BrokerBatchContext) {
+    audited.push({
+      partition: context.getPartition(),
+      offsets: records.map((record) => record.offset),
+      lastOffset: context.getLastOffset(),
+    });
+    onAudited();
+  }
+}
+
+@Module({ controllers: [CheckoutListener, AuditListener] })
 class ListenerModule {}
 
 class Publisher {
@@ -60,7 +77,12 @@ describe('nest-broker: an @EventPattern handler consumes through the transport, 
   let publisher: INestApplicationContext;
 
   beforeAll(async () => {
-    broker = await startBroker({ env: { BROKER_GROUP_INITIAL_REBALANCE_DELAY_MS: '0' } });
+    broker = await startBroker({
+      env: {
+        BROKER_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
+        BROKER_TOPICS: 'patient.checkout:4,patient.audit:2',
+      },
+    });
     listener = await NestFactory.createMicroservice(ListenerModule, {
       logger: false,
       strategy: new BrokerServer({
@@ -92,7 +114,7 @@ describe('nest-broker: an @EventPattern handler consumes through the transport, 
     broker.cleanup();
   });
 
-  it('delivers each emitted event to the handler with partition, offset, key and headers, and commits after handling', async () => {
+  it('delivers each emitted event (or batch) to its handler with partition, offset, key and headers, and commits after handling', async () => {
     const client = publisher.get(Publisher).client;
     const events = Array.from({ length: 30 }, (_, i) =>
       PatientCheckedOut.fromPartial({
@@ -138,11 +160,38 @@ describe('nest-broker: an @EventPattern handler consumes through the transport, 
     for (const offsets of perPartition.values())
       expect(offsets).toEqual(offsets.map((_, index) => index));
 
+    // A { batch: true } handler gets each fetched batch of one partition, in offset order.
+    const audits = new Promise<void>(
+      (resolve) =>
+        (onAudited = () =>
+          audited.reduce((sum, batch) => sum + batch.offsets.length, 0) >= 40 && resolve()),
+    );
+    await client.sendRecords(
+      'patient.audit',
+      Array.from({ length: 40 }, (_, i) => ({ key: `P-${i % 7}`, value: Buffer.from(`${i}`) })),
+    );
+    await audits;
+    expect(audited.length).toBeLessThan(40);
+    const auditOffsets = new Map<number, number[]>();
+    for (const batch of audited) {
+      expect(batch.lastOffset).toBe(batch.offsets.at(-1));
+      auditOffsets.set(batch.partition, [
+        ...(auditOffsets.get(batch.partition) ?? []),
+        ...batch.offsets,
+      ]);
+    }
+    for (const offsets of auditOffsets.values())
+      expect(offsets).toEqual(offsets.map((_, index) => index));
+
     // Closing the microservice stops the member gracefully: its offsets are committed.
     await listener.close();
     const connection = new BrokerConnection({ broker: broker.address });
     const committed = await new Admin(connection).fetchOffsets('billing', 'patient.checkout');
+    const auditCommitted = await new Admin(connection).fetchOffsets('billing', 'patient.audit');
     connection.close();
+    expect(auditCommitted.map((entry) => entry.offset)).toEqual(
+      [0, 1].map((partition) => auditOffsets.get(partition)?.length ?? -1),
+    );
     expect(committed.map((entry) => entry.offset)).toEqual(
       [0, 1, 2, 3].map((partition) => perPartition.get(partition)?.length ?? -1), // -1: nothing to commit
     );

@@ -113,4 +113,25 @@ describe('billing store: effectively-once writes into schema billing', () => {
     });
     await expect(storedOffset(prisma, 'patient.checkout', 2)).resolves.toBe(5);
   });
+
+  it('ends a batch holding duplicates and out-of-order versions of one checkout in the newest version', async () => {
+    await expect(
+      applyCheckouts(prisma, {
+        topic: 'patient.checkout',
+        partition: 1,
+        nextOffset: 3,
+        events: [
+          checkout('CO-4', 2, [['80053', 2, 4_820]]),
+          checkout('CO-4', 1, [['99239', 1, 21_450]]),
+          checkout('CO-4', 2, [['80053', 2, 4_820]]),
+        ],
+      }),
+    ).resolves.toEqual({ written: 1, skipped: 2 });
+    expect((await snapshot()).find((invoice) => invoice.checkoutId === 'CO-4')).toEqual({
+      checkoutId: 'CO-4',
+      version: 2,
+      total: 9_640,
+      lines: ['80053x2'],
+    });
+  });
 });

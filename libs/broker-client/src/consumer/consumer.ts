@@ -1,6 +1,7 @@
 import {
   decodeRecordBatch,
   ErrorReason,
+  OPERATOR_RESET_METADATA,
   type IncomingRecord,
   type TopicPartitions,
 } from '@hospital/proto';
@@ -346,7 +347,11 @@ export class Consumer {
         const key = tpKey(topic.name, partition.partition);
         const stored =
           (await this.storedOffset?.({ topic: topic.name, partition: partition.partition })) ?? -1;
-        const resumeAt = Math.max(partition.committedOffset, stored);
+        // An operator's reset (ResetOffsets) wins over the application's stored offset.
+        const resumeAt =
+          partition.metadata === OPERATOR_RESET_METADATA
+            ? partition.committedOffset
+            : Math.max(partition.committedOffset, stored);
         if (resumeAt >= 0) {
           this.positions.set(key, resumeAt);
           if (partition.committedOffset >= 0) this.committed.set(key, partition.committedOffset);

@@ -2,3 +2,4 @@ export * from './crc32c';
 export * from './murmur2';
 export * from './record-batch';
 export * from './errors';
+export * from './offset-metadata';

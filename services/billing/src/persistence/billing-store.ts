@@ -1,12 +1,19 @@
 import { PrismaPg } from '@prisma/adapter-pg';
+import {
+  readConsumedOffset,
+  writeVersionedBatch,
+  type ChildTableSpec,
+  type ConsumedPosition,
+  type SqlRow,
+  type VersionedRowsSpec,
+  type VersionedTableSpec,
+} from '@hospital/db';
 import type { PatientCheckedOut } from '@hospital/proto';
 import { PrismaClient } from '../generated/prisma/client';
 
-export interface ConsumedBatch {
-  topic: string;
-  partition: number;
-  /** The offset after the last record of the batch. */
-  nextOffset: number;
+export const SCHEMA = 'billing';
+
+export interface ConsumedBatch extends ConsumedPosition {
   events: PatientCheckedOut[];
 }
 
@@ -16,82 +23,99 @@ export interface ApplyResult {
   skipped: number;
 }
 
+const INVOICE: VersionedTableSpec = {
+  schema: SCHEMA,
+  table: 'invoice',
+  key: 'checkout_id',
+  version: 'event_version',
+  touched: 'updated_at',
+  columns: {
+    checkout_id: 'text',
+    patient_id: 'text',
+    admission_id: 'text',
+    event_version: 'bigint',
+    currency: 'text',
+    total_minor: 'bigint',
+    discharged_at: 'timestamptz',
+    attending_npi: 'text',
+  },
+};
+
+const INVOICE_LINE: ChildTableSpec = {
+  schema: SCHEMA,
+  table: 'invoice_line',
+  parentKey: 'checkout_id',
+  columns: {
+    checkout_id: 'text',
+    line_number: 'int',
+    code: 'text',
+    description: 'text',
+    quantity: 'int',
+    unit_price_minor: 'bigint',
+    amount_minor: 'bigint',
+  },
+};
+
 export function createBillingClient(connectionString: string): PrismaClient {
-  return new PrismaClient({ adapter: new PrismaPg({ connectionString }, { schema: 'billing' }) });
+  return new PrismaClient({ adapter: new PrismaPg({ connectionString }, { schema: SCHEMA }) });
 }
+
+/** An invoice and its lines for one checkout: each charge line priced at quantity × unit price. */
+export function invoiceRows(event: PatientCheckedOut): { invoice: SqlRow; lines: SqlRow[] } {
+  const lines = event.chargeLines.map((line) => {
+    const unitPrice = BigInt(line.unitPrice?.minorUnits ?? 0);
+    return {
+      checkout_id: event.checkoutId,
+      line_number: line.lineNumber,
+      code: line.code,
+      description: line.description,
+      quantity: line.quantity,
+      unit_price_minor: unitPrice,
+      amount_minor: unitPrice * BigInt(line.quantity),
+    };
+  });
+  return {
+    invoice: {
+      checkout_id: event.checkoutId,
+      patient_id: event.patientId,
+      admission_id: event.admissionId,
+      event_version: BigInt(event.eventVersion),
+      currency: event.chargeLines[0]?.unitPrice?.currency ?? 'USD',
+      total_minor: lines.reduce((sum, line) => sum + line.amount_minor, 0n),
+      discharged_at: event.dischargedAt ?? new Date(0),
+      attending_npi: event.attendingPhysician?.npi ?? '',
+    },
+    lines,
+  };
+}
+
+const CHECKOUT_ROWS: VersionedRowsSpec<PatientCheckedOut> = {
+  schema: SCHEMA,
+  parent: INVOICE,
+  children: INVOICE_LINE,
+  key: (event) => event.checkoutId,
+  version: (event) => event.eventVersion,
+  rows: (event) => {
+    const { invoice, lines } = invoiceRows(event);
+    return { parent: invoice, children: lines };
+  },
+};
 
 /**
  * Writes a batch of checkouts and the partition's next offset in one
- * transaction (effectively-once): replaying the batch changes nothing, and an
- * event never overwrites a newer version of the same checkout.
+ * transaction (effectively-once), set-based: one statement per table whatever
+ * the batch size. Replaying a batch changes nothing, and an event never
+ * overwrites a newer version of the same checkout.
  */
-export async function applyCheckouts(
-  prisma: PrismaClient,
-  batch: ConsumedBatch,
-): Promise<ApplyResult> {
-  return prisma.$transaction(async (tx) => {
-    let written = 0;
-    let skipped = 0;
-    for (const event of batch.events) {
-      const version = BigInt(event.eventVersion);
-      const stored = await tx.invoice.findUnique({
-        where: { checkoutId: event.checkoutId },
-        select: { eventVersion: true },
-      });
-      if (stored && stored.eventVersion >= version) {
-        skipped++;
-        continue;
-      }
-      const lines = event.chargeLines.map((line) => ({
-        lineNumber: line.lineNumber,
-        code: line.code,
-        description: line.description,
-        quantity: line.quantity,
-        unitPriceMinor: BigInt(line.unitPrice?.minorUnits ?? 0),
-        amountMinor: BigInt(line.unitPrice?.minorUnits ?? 0) * BigInt(line.quantity),
-      }));
-      const invoice = {
-        patientId: event.patientId,
-        admissionId: event.admissionId,
-        eventVersion: version,
-        currency: event.chargeLines[0]?.unitPrice?.currency ?? 'USD',
-        totalMinor: lines.reduce((sum, line) => sum + line.amountMinor, 0n),
-        dischargedAt: event.dischargedAt ?? new Date(0),
-        attendingNpi: event.attendingPhysician?.npi ?? '',
-        updatedAt: new Date(),
-      };
-      await tx.invoice.upsert({
-        where: { checkoutId: event.checkoutId },
-        create: { checkoutId: event.checkoutId, ...invoice },
-        update: invoice,
-      });
-      await tx.invoiceLine.deleteMany({ where: { checkoutId: event.checkoutId } });
-      await tx.invoiceLine.createMany({
-        data: lines.map((line) => ({ checkoutId: event.checkoutId, ...line })),
-      });
-      written++;
-    }
-    await tx.consumedOffset.upsert({
-      where: { topic_partition: { topic: batch.topic, partition: batch.partition } },
-      create: {
-        topic: batch.topic,
-        partition: batch.partition,
-        nextOffset: BigInt(batch.nextOffset),
-      },
-      update: { nextOffset: BigInt(batch.nextOffset), updatedAt: new Date() },
-    });
-    return { written, skipped };
-  });
+export function applyCheckouts(prisma: PrismaClient, batch: ConsumedBatch): Promise<ApplyResult> {
+  return prisma.$transaction((tx) => writeVersionedBatch(tx, CHECKOUT_ROWS, batch.events, batch));
 }
 
 /** The next offset this service stored for a partition, if any (the consumer resumes from the later of this and the broker's). */
-export async function storedOffset(
+export function storedOffset(
   prisma: PrismaClient,
   topic: string,
   partition: number,
 ): Promise<number | undefined> {
-  const row = await prisma.consumedOffset.findUnique({
-    where: { topic_partition: { topic, partition } },
-  });
-  return row ? Number(row.nextOffset) : undefined;
+  return readConsumedOffset(prisma, SCHEMA, topic, partition);
 }

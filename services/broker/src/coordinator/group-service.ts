@@ -1,6 +1,7 @@
 import {
   ConsumerAssignment,
   ErrorReason,
+  OPERATOR_RESET_METADATA,
   GroupState,
   type DescribeGroupResponse,
   type GroupDescription,
@@ -312,7 +313,7 @@ export class GroupService {
       const records = changes.map((change) =>
         offsetCommitRecord(request.groupId, change.topic, change.partition, {
           offset: change.newOffset,
-          metadata: 'reset-offsets',
+          metadata: OPERATOR_RESET_METADATA,
           commitTimestampMs: this.now(),
         }),
       );

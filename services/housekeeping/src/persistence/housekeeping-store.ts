@@ -1,76 +1,79 @@
 import { PrismaPg } from '@prisma/adapter-pg';
+import {
+  readConsumedOffset,
+  writeVersionedBatch,
+  type ConsumedPosition,
+  type VersionedRowsSpec,
+} from '@hospital/db';
 import type { PatientCheckedOut } from '@hospital/proto';
 import { turnoverFor } from '../domain/turnover';
 import { PrismaClient } from '../generated/prisma/client';
 
-export interface ConsumedBatch {
-  topic: string;
-  partition: number;
-  nextOffset: number;
+export const SCHEMA = 'housekeeping';
+
+export interface ConsumedBatch extends ConsumedPosition {
   events: PatientCheckedOut[];
 }
 
 export function createHousekeepingClient(connectionString: string): PrismaClient {
-  return new PrismaClient({
-    adapter: new PrismaPg({ connectionString }, { schema: 'housekeeping' }),
-  });
+  return new PrismaClient({ adapter: new PrismaPg({ connectionString }, { schema: SCHEMA }) });
 }
 
-/**
- * Writes one turnover task per checkout and the partition's next offset in
- * one transaction. The update only applies when the event is newer than the
- * stored task, so replays and out-of-order versions change nothing.
- */
-export async function applyCheckouts(
-  prisma: PrismaClient,
-  batch: ConsumedBatch,
-): Promise<{ written: number; skipped: number }> {
-  return prisma.$transaction(async (tx) => {
-    let written = 0;
-    for (const event of batch.events) {
-      const turnover = turnoverFor(event);
-      const task = {
+/** One room-turnover task per checkout, prioritised by the room's isolation precaution. */
+const CHECKOUT_ROWS: VersionedRowsSpec<PatientCheckedOut> = {
+  schema: SCHEMA,
+  parent: {
+    schema: SCHEMA,
+    table: 'turnover_task',
+    key: 'checkout_id',
+    version: 'event_version',
+    touched: 'updated_at',
+    columns: {
+      checkout_id: 'text',
+      ward: 'text',
+      room: 'text',
+      bed: 'text',
+      priority: 'text',
+      protocol: 'text',
+      due_by: 'timestamptz',
+      event_version: 'bigint',
+    },
+  },
+  key: (event) => event.checkoutId,
+  version: (event) => event.eventVersion,
+  rows: (event) => {
+    const turnover = turnoverFor(event);
+    return {
+      parent: {
+        checkout_id: event.checkoutId,
         ward: event.location?.ward ?? '',
         room: event.location?.room ?? '',
         bed: event.location?.bed ?? '',
-        ...turnover,
-        eventVersion: BigInt(event.eventVersion),
-        updatedAt: new Date(),
-      };
-      const created = await tx.turnoverTask.createMany({
-        data: [{ checkoutId: event.checkoutId, ...task }],
-        skipDuplicates: true,
-      });
-      if (created.count === 1) {
-        written++;
-        continue;
-      }
-      const updated = await tx.turnoverTask.updateMany({
-        where: { checkoutId: event.checkoutId, eventVersion: { lt: task.eventVersion } },
-        data: task,
-      });
-      written += updated.count;
-    }
-    await tx.consumedOffset.upsert({
-      where: { topic_partition: { topic: batch.topic, partition: batch.partition } },
-      create: {
-        topic: batch.topic,
-        partition: batch.partition,
-        nextOffset: BigInt(batch.nextOffset),
+        priority: turnover.priority,
+        protocol: turnover.protocol,
+        due_by: turnover.dueBy,
+        event_version: BigInt(event.eventVersion),
       },
-      update: { nextOffset: BigInt(batch.nextOffset), updatedAt: new Date() },
-    });
-    return { written, skipped: batch.events.length - written };
-  });
+    };
+  },
+};
+
+/**
+ * Writes one turnover task per checkout and the partition's next offset in
+ * one transaction. A task is replaced only by a newer event, so replays and
+ * out-of-order versions change nothing.
+ */
+export function applyCheckouts(
+  prisma: PrismaClient,
+  batch: ConsumedBatch,
+): Promise<{ written: number; skipped: number }> {
+  return prisma.$transaction((tx) => writeVersionedBatch(tx, CHECKOUT_ROWS, batch.events, batch));
 }
 
-export async function storedOffset(
+export function storedOffset(
   prisma: PrismaClient,
   topic: string,
   partition: number,
 ): Promise<number | undefined> {
-  const row = await prisma.consumedOffset.findUnique({
-    where: { topic_partition: { topic, partition } },
-  });
-  return row ? Number(row.nextOffset) : undefined;
+  return readConsumedOffset(prisma, SCHEMA, topic, partition);
 }

@@ -1,82 +1,94 @@
 import { PrismaPg } from '@prisma/adapter-pg';
+import {
+  readConsumedOffset,
+  writeVersionedBatch,
+  type ConsumedPosition,
+  type VersionedRowsSpec,
+} from '@hospital/db';
 import type { PatientCheckedOut } from '@hospital/proto';
 import { PrismaClient } from '../generated/prisma/client';
 
-export interface ConsumedBatch {
-  topic: string;
-  partition: number;
-  /** The offset after the last record of the batch. */
-  nextOffset: number;
+export const SCHEMA = 'pharmacy';
+
+export interface ConsumedBatch extends ConsumedPosition {
   events: PatientCheckedOut[];
 }
 
 export function createPharmacyClient(connectionString: string): PrismaClient {
-  return new PrismaClient({ adapter: new PrismaPg({ connectionString }, { schema: 'pharmacy' }) });
+  return new PrismaClient({ adapter: new PrismaPg({ connectionString }, { schema: SCHEMA }) });
 }
 
+/** A discharge order per checkout, one dispensed-medication row per discharge medication. */
+const CHECKOUT_ROWS: VersionedRowsSpec<PatientCheckedOut> = {
+  schema: SCHEMA,
+  parent: {
+    schema: SCHEMA,
+    table: 'discharge_order',
+    key: 'checkout_id',
+    version: 'event_version',
+    touched: 'updated_at',
+    columns: {
+      checkout_id: 'text',
+      patient_id: 'text',
+      event_version: 'bigint',
+      discharged_at: 'timestamptz',
+    },
+  },
+  children: {
+    schema: SCHEMA,
+    table: 'dispensed_medication',
+    parentKey: 'checkout_id',
+    columns: {
+      checkout_id: 'text',
+      line_number: 'int',
+      rxnorm_code: 'text',
+      name: 'text',
+      dose: 'text',
+      route: 'text',
+      frequency: 'text',
+      quantity: 'int',
+      days_supply: 'int',
+    },
+  },
+  key: (event) => event.checkoutId,
+  version: (event) => event.eventVersion,
+  rows: (event) => ({
+    parent: {
+      checkout_id: event.checkoutId,
+      patient_id: event.patientId,
+      event_version: BigInt(event.eventVersion),
+      discharged_at: event.dischargedAt ?? new Date(0),
+    },
+    children: event.dischargeMedications.map((medication, index) => ({
+      checkout_id: event.checkoutId,
+      line_number: index + 1,
+      rxnorm_code: medication.rxnormCode,
+      name: medication.name,
+      dose: medication.dose,
+      route: medication.route,
+      frequency: medication.frequency,
+      quantity: medication.quantity,
+      days_supply: medication.daysSupply,
+    })),
+  }),
+};
+
 /**
- * Writes each checkout's discharge medications (one row each) and the
- * partition's next offset in one transaction; an event never overwrites a
- * newer version of the same checkout, and a replay changes nothing.
+ * Writes each checkout's discharge medications and the partition's next
+ * offset in one transaction; an event never overwrites a newer version of the
+ * same checkout, and a replay changes nothing.
  */
-export async function applyCheckouts(
+export function applyCheckouts(
   prisma: PrismaClient,
   batch: ConsumedBatch,
 ): Promise<{ written: number; skipped: number }> {
-  return prisma.$transaction(async (tx) => {
-    let written = 0;
-    let skipped = 0;
-    for (const event of batch.events) {
-      const version = BigInt(event.eventVersion);
-      const stored = await tx.dischargeOrder.findUnique({
-        where: { checkoutId: event.checkoutId },
-        select: { eventVersion: true },
-      });
-      if (stored && stored.eventVersion >= version) {
-        skipped++;
-        continue;
-      }
-      const order = {
-        patientId: event.patientId,
-        eventVersion: version,
-        dischargedAt: event.dischargedAt ?? new Date(0),
-        updatedAt: new Date(),
-      };
-      await tx.dischargeOrder.upsert({
-        where: { checkoutId: event.checkoutId },
-        create: { checkoutId: event.checkoutId, ...order },
-        update: order,
-      });
-      await tx.dispensedMedication.deleteMany({ where: { checkoutId: event.checkoutId } });
-      await tx.dispensedMedication.createMany({
-        data: event.dischargeMedications.map((medication, index) => ({
-          checkoutId: event.checkoutId,
-          lineNumber: index + 1,
-          ...medication,
-        })),
-      });
-      written++;
-    }
-    await tx.consumedOffset.upsert({
-      where: { topic_partition: { topic: batch.topic, partition: batch.partition } },
-      create: {
-        topic: batch.topic,
-        partition: batch.partition,
-        nextOffset: BigInt(batch.nextOffset),
-      },
-      update: { nextOffset: BigInt(batch.nextOffset), updatedAt: new Date() },
-    });
-    return { written, skipped };
-  });
+  return prisma.$transaction((tx) => writeVersionedBatch(tx, CHECKOUT_ROWS, batch.events, batch));
 }
 
-export async function storedOffset(
+export function storedOffset(
   prisma: PrismaClient,
   topic: string,
   partition: number,
 ): Promise<number | undefined> {
-  const row = await prisma.consumedOffset.findUnique({
-    where: { topic_partition: { topic, partition } },
-  });
-  return row ? Number(row.nextOffset) : undefined;
+  return readConsumedOffset(prisma, SCHEMA, topic, partition);
 }
