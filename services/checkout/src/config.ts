@@ -13,6 +13,10 @@ export interface CheckoutConfig {
   simulatorSeed: number;
   /** SIMULATOR_PATIENTS: size of the patient pool (default 5000). */
   simulatorPatients: number;
+  /** SIMULATOR_LIMIT: stop after this many events; 0 means never (default 0). */
+  simulatorLimit: number;
+  /** SIMULATOR_CORRECTIONS: share of events that correct a recent checkout with a newer version (default 0.02). */
+  simulatorCorrections: number;
   logLevel: string;
 }
 
@@ -25,6 +29,12 @@ function number(env: NodeJS.ProcessEnv, name: string, fallback: number, min: num
   return value;
 }
 
+function fraction(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const value = number(env, name, fallback, 0);
+  if (value > 1) throw new Error(`${name} must be between 0 and 1, got "${env[name]}"`);
+  return value;
+}
+
 export function loadCheckoutConfig(env: NodeJS.ProcessEnv = process.env): CheckoutConfig {
   return {
     host: env.CHECKOUT_HOST ?? '127.0.0.1',
@@ -34,6 +44,8 @@ export function loadCheckoutConfig(env: NodeJS.ProcessEnv = process.env): Checko
     simulatorRate: number(env, 'SIMULATOR_RATE', 0, 0),
     simulatorSeed: number(env, 'SIMULATOR_SEED', 1, 0),
     simulatorPatients: number(env, 'SIMULATOR_PATIENTS', 5_000, 1),
+    simulatorLimit: number(env, 'SIMULATOR_LIMIT', 0, 0),
+    simulatorCorrections: fraction(env, 'SIMULATOR_CORRECTIONS', 0.02),
     logLevel: env.LOG_LEVEL ?? 'info',
   };
 }

@@ -28,19 +28,26 @@ export class SimulatorRunner implements OnApplicationBootstrap, OnApplicationShu
 
   onApplicationBootstrap(): void {
     if (this.config.simulatorRate <= 0) return;
-    const simulator = new CheckoutSimulator(
-      this.config.simulatorSeed,
-      this.config.simulatorPatients,
-    );
+    const simulator = new CheckoutSimulator(this.config.simulatorSeed, {
+      patients: this.config.simulatorPatients,
+      correctionShare: this.config.simulatorCorrections,
+    });
+    const limit = this.config.simulatorLimit > 0 ? this.config.simulatorLimit : Infinity;
+    let emitted = 0;
     this.logger.info(
-      { rate: this.config.simulatorRate, seed: this.config.simulatorSeed },
+      {
+        rate: this.config.simulatorRate,
+        seed: this.config.simulatorSeed,
+        limit: this.config.simulatorLimit || undefined,
+      },
       'simulator started',
     );
     this.timer = setInterval(() => {
       this.owed += (this.config.simulatorRate * TICK_MS) / 1000;
       if (this.sending || this.owed < 1) return;
-      const count = Math.floor(this.owed);
+      const count = Math.min(Math.floor(this.owed), limit - emitted);
       this.owed -= count;
+      emitted += count;
       const events = Array.from(
         { length: count },
         () => validateCheckout(simulator.next()).event,
@@ -48,8 +55,18 @@ export class SimulatorRunner implements OnApplicationBootstrap, OnApplicationShu
       this.sending = true;
       this.publisher
         .publish(events, 'simulator')
-        .catch((error: unknown) =>
-          this.logger.warn({ err: error }, 'simulated checkouts not published; will keep trying'),
+        .then(
+          () => {
+            if (emitted < limit) return;
+            clearInterval(this.timer);
+            this.logger.info({ emitted }, 'simulator finished');
+          },
+          (error: unknown) => {
+            // Not published: owed again, so the limit still counts only what landed.
+            emitted -= count;
+            this.owed += count;
+            this.logger.warn({ err: error }, 'simulated checkouts not published; will keep trying');
+          },
         )
         .finally(() => (this.sending = false));
     }, TICK_MS);

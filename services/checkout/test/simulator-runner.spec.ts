@@ -1,3 +1,5 @@
+import { PassThrough } from 'node:stream';
+import { createInterface } from 'node:readline';
 import type { INestApplication } from '@nestjs/common';
 import { BrokerConnection } from '@hospital/broker-client';
 import { decodeRecordBatch, PatientCheckedOut } from '@hospital/proto';
@@ -11,7 +13,7 @@ describe('checkout simulator', () => {
   let app: INestApplication;
   let connection: BrokerConnection;
   beforeAll(async () => {
-    broker = await startBroker({ env: { BROKER_TOPICS: 'simulated:4' } });
+    broker = await startBroker({ env: { BROKER_TOPICS: 'simulated:4,limited:4' } });
     connection = new BrokerConnection({ broker: broker.address });
   });
   afterAll(async () => {
@@ -54,6 +56,37 @@ describe('checkout simulator', () => {
       expect(event.checkoutId).toMatch(/^CO-\d{8}-/);
       expect(event.chargeLines.length).toBeGreaterThanOrEqual(2);
       expect(event.attendingPhysician?.npi).toMatch(/^\d{10}$/);
+    }
+  });
+
+  it('stops after SIMULATOR_LIMIT events, every one of them published', async () => {
+    const logs = new PassThrough();
+    const finished = new Promise<number>((resolve) =>
+      createInterface({ input: logs }).on('line', (line) => {
+        const entry = JSON.parse(line) as { msg: string; emitted?: number };
+        if (entry.msg === 'simulator finished') resolve(entry.emitted ?? -1);
+      }),
+    );
+    const limited = await startCheckout(
+      loadCheckoutConfig({
+        CHECKOUT_PORT: String(await findFreePort()),
+        BROKER_ADDRESS: broker.address,
+        CHECKOUT_TOPIC: 'limited',
+        SIMULATOR_RATE: '5000',
+        SIMULATOR_LIMIT: '1234',
+      }),
+      pino(logs),
+    );
+    try {
+      expect(await finished).toBe(1_234);
+      const described = await connection.call('describeTopic', { name: 'limited' });
+      const published = described.topic!.partitions.reduce(
+        (sum, partition) => sum + partition.logEndOffset,
+        0,
+      );
+      expect(published).toBe(1_234);
+    } finally {
+      await limited.close();
     }
   });
 });

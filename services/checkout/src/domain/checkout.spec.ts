@@ -8,7 +8,7 @@ const clock = () => NOW;
 describe('checkout/domain', () => {
   describe('validateCheckout', () => {
     it('builds the PatientCheckedOut event from a valid body', () => {
-      const body = new CheckoutSimulator(7, 100, clock).next();
+      const body = new CheckoutSimulator(7, { patients: 100, clock }).next();
       const { event, errors } = validateCheckout(body, NOW);
       expect(errors).toEqual([]);
       expect(event).toMatchObject({
@@ -23,7 +23,7 @@ describe('checkout/domain', () => {
 
     it('names every bad field, not just the first', () => {
       const body = {
-        ...new CheckoutSimulator(7, 100, clock).next(),
+        ...new CheckoutSimulator(7, { patients: 100, clock }).next(),
         patientId: '',
         location: { ward: 'CARD-4B', room: '', bed: 'A', isolation: 'sometimes' },
         dischargedAt: 'yesterday',
@@ -100,16 +100,16 @@ describe('checkout/domain', () => {
 
   describe('CheckoutSimulator', () => {
     it('replays the same checkouts from the same seed', () => {
-      const a = new CheckoutSimulator(42, 500, clock);
-      const b = new CheckoutSimulator(42, 500, clock);
-      const c = new CheckoutSimulator(43, 500, clock);
+      const a = new CheckoutSimulator(42, { patients: 500, clock });
+      const b = new CheckoutSimulator(42, { patients: 500, clock });
+      const c = new CheckoutSimulator(43, { patients: 500, clock });
       const first = Array.from({ length: 50 }, () => a.next());
       expect(Array.from({ length: 50 }, () => b.next())).toEqual(first);
       expect(Array.from({ length: 50 }, () => c.next())).not.toEqual(first);
     });
 
     it('only produces checkouts that validate, with returning patients and some isolation rooms', () => {
-      const simulator = new CheckoutSimulator(3, 300, clock);
+      const simulator = new CheckoutSimulator(3, { patients: 300, clock });
       const events = Array.from({ length: 2_000 }, () => validateCheckout(simulator.next(), NOW));
       expect(events.flatMap((result) => result.errors)).toEqual([]);
       const patients = new Set(events.map((result) => result.event!.patientId));
@@ -121,6 +121,28 @@ describe('checkout/domain', () => {
         ),
       ).toBe(true);
       expect(new Set(events.map((result) => result.event!.checkoutId)).size).toBe(2_000);
+    });
+
+    it('corrects recent checkouts with the next version, same patient, and a late charge', () => {
+      const simulator = new CheckoutSimulator(9, { patients: 300, clock, correctionShare: 0.1 });
+      const requests = Array.from({ length: 2_000 }, () => simulator.next());
+      const latest = new Map<string, (typeof requests)[number]>();
+      let corrections = 0;
+      for (const request of requests) {
+        expect(validateCheckout(request, NOW).errors).toEqual([]);
+        const id = request.checkoutId ?? '';
+        const previous = latest.get(id);
+        if (previous) {
+          corrections++;
+          expect(request.eventVersion).toBe((previous.eventVersion ?? 1) + 1);
+          expect(request.patientId).toBe(previous.patientId);
+          expect(request.chargeLines.slice(0, -1)).toEqual(previous.chargeLines);
+          expect(request.chargeLines.at(-1)?.description).toMatch(/late charge/);
+        }
+        latest.set(id, request);
+      }
+      expect(corrections).toBeGreaterThan(100);
+      expect(corrections).toBeLessThan(300);
     });
   });
 });

@@ -80,20 +80,38 @@ const DISPOSITIONS = [
   'transfer',
 ] as const;
 
+export interface SimulatorOptions {
+  /** Size of the patient pool; patients come back, so keyed ordering shows (default 5,000). */
+  patients?: number;
+  clock?: () => Date;
+  /**
+   * Share of events that correct a recent checkout (same checkout id, next
+   * event version, a late charge added), so consumers must keep the newest
+   * version (default 0).
+   */
+  correctionShare?: number;
+}
+
+/** How many recent checkouts a correction can pick from. */
+const CORRECTABLE = 200;
+
 /**
  * Generates realistic discharges. The same seed gives the same sequence of
- * checkouts; patients come back (a pool of `patients`) so keyed ordering shows.
+ * checkouts, corrections included.
  */
 export class CheckoutSimulator {
   private readonly random: () => number;
+  private readonly patients: number;
+  private readonly clock: () => Date;
+  private readonly correctionShare: number;
+  private readonly recent: CheckoutRequest[] = [];
   private sequence = 0;
 
-  constructor(
-    seed: number,
-    private readonly patients = 5_000,
-    private readonly clock: () => Date = () => new Date(),
-  ) {
+  constructor(seed: number, options: SimulatorOptions = {}) {
     this.random = seededRandom(seed);
+    this.patients = options.patients ?? 5_000;
+    this.clock = options.clock ?? (() => new Date());
+    this.correctionShare = options.correctionShare ?? 0;
   }
 
   private pick<T>(items: readonly T[]): T {
@@ -105,6 +123,38 @@ export class CheckoutSimulator {
   }
 
   next(): CheckoutRequest {
+    if (this.recent.length > 0 && this.random() < this.correctionShare) return this.correction();
+    const checkout = this.discharge();
+    this.recent.push(checkout);
+    if (this.recent.length > CORRECTABLE) this.recent.shift();
+    return checkout;
+  }
+
+  /** A recent checkout again, one version newer, with a late charge (a lab result billed after discharge). */
+  private correction(): CheckoutRequest {
+    const index = Math.floor(this.random() * this.recent.length);
+    const previous = this.recent[index];
+    const charge = this.pick(CHARGES.slice(1));
+    const lines = previous.chargeLines ?? [];
+    const corrected: CheckoutRequest = {
+      ...previous,
+      eventVersion: (previous.eventVersion ?? 1) + 1,
+      chargeLines: [
+        ...lines,
+        {
+          lineNumber: lines.length + 1,
+          code: charge.code,
+          description: `${charge.description} (late charge)`,
+          quantity: 1,
+          unitPrice: { currency: 'USD', minorUnits: charge.minorUnits },
+        },
+      ],
+    };
+    this.recent[index] = corrected;
+    return corrected;
+  }
+
+  private discharge(): CheckoutRequest {
     this.sequence++;
     const ward = this.pick(WARDS);
     const patient = this.between(1, this.patients);
