@@ -9,6 +9,7 @@ import { BrokerClientProxy } from './broker.client';
 import { BrokerBatchContext } from './broker-batch.context';
 import { BrokerServer } from './broker.server';
 import { ConsumerMetrics } from './consumer-metrics';
+import type { ConsumerServiceConfig } from './consumer-service-config';
 import {
   handleBatchOrDeadLetter,
   type RecordBatch,
@@ -25,10 +26,8 @@ export const DEAD_LETTERS = 'DEAD_LETTERS';
 @Module({})
 class ConsumerServiceModule {}
 
-/** What a consumer service consumes and how it writes one event (its rows and the position, in one transaction). */
+/** How a consumer service reads and writes what it consumes (topics come from its config). */
 export interface ConsumedEvents<Client, Event> {
-  topic: string;
-  deadLetterTopic: string;
   decode(value: Buffer): Event;
   /** Why an event cannot be taken (it goes to the dead-letter topic); undefined when it can. */
   reject(event: Event): string | undefined;
@@ -54,25 +53,18 @@ function batchHandler(topic: string, handle: (batch: RecordBatch) => Promise<unk
 }
 
 export interface ConsumerServiceOptions<Client extends { $disconnect(): Promise<void> }, Event> {
-  /** The service's schema; its migrations folder is applied to it at start. */
-  schema: string;
+  /** Where it listens, which group it joins, its database; see loadConsumerServiceConfig. */
+  config: ConsumerServiceConfig;
+  /** Applied to the service's schema (config.service) at start. */
   migrationsDir: string;
-  /** The service role's connection (it reaches its own schema only). */
-  databaseUrl: string;
-  broker: string;
-  groupId: string;
-  groupInstanceId?: string;
-  host: string;
-  port: number;
   logger: Logger;
   createClient(databaseUrl: string): Client;
   /** The next offset the service stored with its rows for a partition, if any. */
   storedOffset(client: Client, partition: TopicPartition): Promise<number | undefined>;
   /** The events this service consumes; every record is written, or dead-lettered with its reason. */
   consumes: ConsumedEvents<Client, Event>;
-  /** The HTTP controllers (read API). They can inject SERVICE_CONFIG (this `config`), SERVICE_LOGGER, DATABASE (the client), DEAD_LETTERS (a BrokerClientProxy) and ConsumerMetrics. */
+  /** The HTTP controllers (read API). They can inject SERVICE_CONFIG (the config), SERVICE_LOGGER, DATABASE (the client), DEAD_LETTERS (a BrokerClientProxy) and ConsumerMetrics. */
   controllers: Type[];
-  config: unknown;
 }
 
 export interface RunningConsumerService {
@@ -92,23 +84,23 @@ export interface RunningConsumerService {
 export async function startConsumerService<Client extends { $disconnect(): Promise<void> }, Event>(
   options: ConsumerServiceOptions<Client, Event>,
 ): Promise<RunningConsumerService> {
+  const { config, consumes } = options;
   const migrations = await applyMigrations(
-    options.databaseUrl,
-    options.schema,
+    config.databaseUrl,
+    config.service,
     options.migrationsDir,
   );
   options.logger.info(migrations, 'migrations checked');
-  const client = options.createClient(options.databaseUrl);
+  const client = options.createClient(config.databaseUrl);
   const deadLetters = new BrokerClientProxy({
-    connection: { broker: options.broker, clientId: `${options.groupId}-dlq` },
+    connection: { broker: config.broker, clientId: `${config.groupId}-dlq` },
   });
-  const metrics = new ConsumerMetrics(options.schema);
-  const { consumes } = options;
-  const handler = batchHandler(consumes.topic, (batch) =>
+  const metrics = new ConsumerMetrics(config.service);
+  const handler = batchHandler(config.topic, (batch) =>
     handleBatchOrDeadLetter(batch, {
       deadLetters,
-      deadLetterTopic: consumes.deadLetterTopic,
-      groupId: options.groupId,
+      deadLetterTopic: config.deadLetterTopic,
+      groupId: config.groupId,
       decode: consumes.decode,
       reject: consumes.reject,
       write: (events, position) => consumes.write(client, events, position),
@@ -121,7 +113,7 @@ export async function startConsumerService<Client extends { $disconnect(): Promi
       module: ConsumerServiceModule,
       controllers: [handler, ...options.controllers],
       providers: [
-        { provide: SERVICE_CONFIG, useValue: options.config },
+        { provide: SERVICE_CONFIG, useValue: config },
         { provide: SERVICE_LOGGER, useValue: options.logger },
         { provide: DATABASE, useValue: client },
         { provide: DEAD_LETTERS, useValue: deadLetters },
@@ -131,10 +123,12 @@ export async function startConsumerService<Client extends { $disconnect(): Promi
     { logger: false },
   );
   const server = new BrokerServer({
-    connection: { broker: options.broker, clientId: options.groupInstanceId ?? options.groupId },
+    connection: { broker: config.broker, clientId: config.groupInstanceId ?? config.groupId },
     consumer: {
-      groupId: options.groupId,
-      groupInstanceId: options.groupInstanceId,
+      groupId: config.groupId,
+      groupInstanceId: config.groupInstanceId,
+      sessionTimeoutMs: config.sessionTimeoutMs,
+      heartbeatIntervalMs: config.heartbeatIntervalMs,
       fromBeginning: true,
       commitMode: 'async',
       storedOffset: (partition) => options.storedOffset(client, partition),
@@ -142,10 +136,10 @@ export async function startConsumerService<Client extends { $disconnect(): Promi
   });
   app.connectMicroservice({ strategy: server }, { inheritAppConfig: true });
   await app.startAllMicroservices();
-  await app.listen(options.port, options.host);
+  await app.listen(config.port, config.host);
   options.logger.info(
-    { url: await app.getUrl(), group: options.groupId },
-    `${options.groupId} listening`,
+    { url: await app.getUrl(), group: config.groupId },
+    `${config.service} listening`,
   );
   return {
     app,

@@ -22,3 +22,4 @@ export {
   type RunningConsumerService,
 } from './consumer-service';
 export { ConsumerMetrics } from './consumer-metrics';
+export { loadConsumerServiceConfig, type ConsumerServiceConfig } from './consumer-service-config';

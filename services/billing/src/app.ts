@@ -17,25 +17,16 @@ export function startBilling(
   logger: Logger = pino({ name: 'billing', level: config.logLevel }),
 ): Promise<RunningBilling> {
   return startConsumerService({
-    schema: 'billing',
+    config,
     migrationsDir: MIGRATIONS_DIR,
-    databaseUrl: config.databaseUrl,
-    broker: config.broker,
-    groupId: config.groupId,
-    groupInstanceId: config.groupInstanceId,
-    host: config.host,
-    port: config.port,
     logger,
     createClient: createBillingClient,
     storedOffset: (client, { topic, partition }) => storedOffset(client, topic, partition),
     consumes: {
-      topic: 'patient.checkout',
-      deadLetterTopic: config.deadLetterTopic,
       decode: (bytes) => PatientCheckedOut.decode(bytes),
       reject: rejectionReason,
       write: (client, events, position) => applyCheckouts(client, { ...position, events }),
     },
     controllers: [InvoicesController],
-    config,
   });
 }

@@ -21,25 +21,16 @@ export function startHousekeeping(
   logger: Logger = pino({ name: 'housekeeping', level: config.logLevel }),
 ): Promise<RunningHousekeeping> {
   return startConsumerService({
-    schema: 'housekeeping',
+    config,
     migrationsDir: MIGRATIONS_DIR,
-    databaseUrl: config.databaseUrl,
-    broker: config.broker,
-    groupId: config.groupId,
-    groupInstanceId: config.groupInstanceId,
-    host: config.host,
-    port: config.port,
     logger,
     createClient: createHousekeepingClient,
     storedOffset: (client, { topic, partition }) => storedOffset(client, topic, partition),
     consumes: {
-      topic: 'patient.checkout',
-      deadLetterTopic: config.deadLetterTopic,
       decode: (bytes) => PatientCheckedOut.decode(bytes),
       reject: rejectionReason,
       write: (client, events, position) => applyCheckouts(client, { ...position, events }),
     },
     controllers: [TasksController],
-    config,
   });
 }

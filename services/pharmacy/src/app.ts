@@ -17,25 +17,16 @@ export function startPharmacy(
   logger: Logger = pino({ name: 'pharmacy', level: config.logLevel }),
 ): Promise<RunningPharmacy> {
   return startConsumerService({
-    schema: 'pharmacy',
+    config,
     migrationsDir: MIGRATIONS_DIR,
-    databaseUrl: config.databaseUrl,
-    broker: config.broker,
-    groupId: config.groupId,
-    groupInstanceId: config.groupInstanceId,
-    host: config.host,
-    port: config.port,
     logger,
     createClient: createPharmacyClient,
     storedOffset: (client, { topic, partition }) => storedOffset(client, topic, partition),
     consumes: {
-      topic: 'patient.checkout',
-      deadLetterTopic: config.deadLetterTopic,
       decode: (bytes) => PatientCheckedOut.decode(bytes),
       reject: rejectionReason,
       write: (client, events, position) => applyCheckouts(client, { ...position, events }),
     },
     controllers: [MedicationsController],
-    config,
   });
 }

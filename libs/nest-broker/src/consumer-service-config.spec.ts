@@ -1,0 +1,33 @@
+import { loadConsumerServiceConfig } from './consumer-service-config';
+
+describe('nest-broker/loadConsumerServiceConfig', () => {
+  it('reads the service-prefixed and shared variables, with demo defaults', () => {
+    expect(
+      loadConsumerServiceConfig('billing', 3001, {
+        BILLING_DATABASE_URL: 'postgres://billing@db/hospital',
+        SESSION_TIMEOUT_MS: '3000',
+      }),
+    ).toEqual({
+      service: 'billing',
+      host: '127.0.0.1',
+      port: 3001,
+      broker: '127.0.0.1:9092',
+      topic: 'patient.checkout',
+      deadLetterTopic: 'patient.checkout.dlq',
+      groupId: 'billing',
+      groupInstanceId: undefined,
+      databaseUrl: 'postgres://billing@db/hospital',
+      sessionTimeoutMs: 3_000,
+      heartbeatIntervalMs: 1_000,
+      logLevel: 'info',
+    });
+  });
+
+  it.each([
+    [{}, /PHARMACY_DATABASE_URL is required/],
+    [{ PHARMACY_DATABASE_URL: 'x', PHARMACY_PORT: 'eighty' }, /PHARMACY_PORT must be an integer/],
+    [{ PHARMACY_DATABASE_URL: 'x', SESSION_TIMEOUT_MS: '0' }, /SESSION_TIMEOUT_MS must be/],
+  ])('names the variable that is missing or wrong (%j)', (env, message) => {
+    expect(() => loadConsumerServiceConfig('pharmacy', 3003, env)).toThrow(message);
+  });
+});

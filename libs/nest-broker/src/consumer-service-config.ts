@@ -1,0 +1,67 @@
+/** A consumer service's settings, read the same way for billing, housekeeping and pharmacy. */
+export interface ConsumerServiceConfig {
+  /** The service's name: its schema, its default group id, and the prefix of its variables. */
+  service: string;
+  /** <SERVICE>_HOST / <SERVICE>_PORT: the HTTP listener (read API, /health, /metrics). */
+  host: string;
+  port: number;
+  /** BROKER_ADDRESS: the broker's host:port (default 127.0.0.1:9092). */
+  broker: string;
+  /** CHECKOUT_TOPIC (default patient.checkout). */
+  topic: string;
+  /** DEAD_LETTER_TOPIC (default patient.checkout.dlq). */
+  deadLetterTopic: string;
+  /** GROUP_ID (default: the service's name). */
+  groupId: string;
+  /** GROUP_INSTANCE_ID: static membership, so a restart within the session timeout keeps its partitions. */
+  groupInstanceId?: string;
+  /** <SERVICE>_DATABASE_URL (required): the service role's connection; it reaches its own schema only. */
+  databaseUrl: string;
+  /** SESSION_TIMEOUT_MS: how long the group waits for a silent member (default 10,000, as KafkaJS). */
+  sessionTimeoutMs: number;
+  /** HEARTBEAT_INTERVAL_MS (default 3,000, a third of the session timeout at most). */
+  heartbeatIntervalMs: number;
+  /** LOG_LEVEL (default info). */
+  logLevel: string;
+}
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min)
+    throw new Error(`${name} must be an integer >= ${min}, got "${raw}"`);
+  return value;
+}
+
+/** Reads a consumer service's settings from the environment; a bad value throws naming the variable. */
+export function loadConsumerServiceConfig(
+  service: string,
+  defaultPort: number,
+  env: NodeJS.ProcessEnv = process.env,
+): ConsumerServiceConfig {
+  const prefix = service.toUpperCase();
+  const databaseUrl = env[`${prefix}_DATABASE_URL`];
+  if (!databaseUrl)
+    throw new Error(`${prefix}_DATABASE_URL is required (the ${service} role, schema ${service})`);
+  const sessionTimeoutMs = integer(env, 'SESSION_TIMEOUT_MS', 10_000, 1);
+  return {
+    service,
+    host: env[`${prefix}_HOST`] ?? '127.0.0.1',
+    port: integer(env, `${prefix}_PORT`, defaultPort, 0),
+    broker: env.BROKER_ADDRESS ?? '127.0.0.1:9092',
+    topic: env.CHECKOUT_TOPIC ?? 'patient.checkout',
+    deadLetterTopic: env.DEAD_LETTER_TOPIC ?? 'patient.checkout.dlq',
+    groupId: env.GROUP_ID ?? service,
+    groupInstanceId: env.GROUP_INSTANCE_ID || undefined,
+    databaseUrl,
+    sessionTimeoutMs,
+    heartbeatIntervalMs: integer(
+      env,
+      'HEARTBEAT_INTERVAL_MS',
+      Math.min(3_000, Math.floor(sessionTimeoutMs / 3)),
+      1,
+    ),
+    logLevel: env.LOG_LEVEL ?? 'info',
+  };
+}
