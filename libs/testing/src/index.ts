@@ -21,3 +21,10 @@ export {
 } from './broker/start-broker';
 export { readPartition } from './broker/read-partition';
 export { groupCaughtUp } from './broker/caught-up';
+export {
+  startNodeProcess,
+  logMessage,
+  type NodeProcess,
+  type StartNodeProcessOptions,
+} from './process/node-process';
+export { startService, SERVICE_MAINS, type ServiceName } from './process/start-service';

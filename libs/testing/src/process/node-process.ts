@@ -1,0 +1,98 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+
+export interface StartNodeProcessOptions {
+  /** Shown in errors. */
+  name: string;
+  /** The script to run with this Node. */
+  main: string;
+  env?: NodeJS.ProcessEnv;
+  /** The process counts as started at the first stdout line this accepts. */
+  readyWhen(line: string): boolean;
+}
+
+export interface NodeProcess {
+  name: string;
+  child: ChildProcess;
+  /** Resolves with the signal name or exit code once the process has ended. */
+  exited: Promise<string>;
+  /** The first stdout line `matches` accepts from now on (lines already seen do not count). */
+  nextLine(matches: (line: string) => boolean): Promise<string>;
+  /** What it printed so far (capped), for error messages. */
+  output(): string;
+  rssBytes(): number;
+  /** SIGTERM and wait: a graceful stop. */
+  stop(): Promise<string>;
+  /** SIGKILL and wait: no cleanup, as in a crash. */
+  kill(): Promise<string>;
+}
+
+const MAX_OUTPUT = 50_000;
+
+/**
+ * Runs a Node script as its own OS process and resolves once it prints its
+ * ready line, so tests await readiness, never sleep. Rejects, with what it
+ * printed, if it exits first.
+ */
+export async function startNodeProcess(options: StartNodeProcessOptions): Promise<NodeProcess> {
+  const child = spawn(process.execPath, [options.main], {
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(signal ?? String(code))),
+  );
+  let output = '';
+  const keep = (text: string) => {
+    if (output.length < MAX_OUTPUT) output += text;
+  };
+  child.stderr?.on('data', (chunk: Buffer) => keep(chunk.toString()));
+  const watchers = new Set<(line: string) => void>();
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    keep(`${line}\n`);
+    for (const watcher of watchers) watcher(line);
+  });
+  const nextLine = (matches: (line: string) => boolean) =>
+    new Promise<string>((resolve, reject) => {
+      const watcher = (line: string) => {
+        if (!matches(line)) return;
+        watchers.delete(watcher);
+        resolve(line);
+      };
+      watchers.add(watcher);
+      void exited.then((how) => {
+        if (!watchers.delete(watcher)) return;
+        reject(new Error(`${options.name} exited (${how}) before the awaited line:\n${output}`));
+      });
+    });
+  await nextLine(options.readyWhen);
+  const end = (signal: NodeJS.Signals) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    return exited;
+  };
+  return {
+    name: options.name,
+    child,
+    exited,
+    nextLine,
+    output: () => output,
+    rssBytes: () =>
+      Number(
+        /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0,
+      ) * 1024,
+    stop: () => end('SIGTERM'),
+    kill: () => end('SIGKILL'),
+  };
+}
+
+/** A pino JSON line's `msg`, or undefined for any other line. */
+export function logMessage(line: string): string | undefined {
+  if (!line.startsWith('{')) return undefined;
+  try {
+    const entry = JSON.parse(line) as { msg?: unknown };
+    return typeof entry.msg === 'string' ? entry.msg : undefined;
+  } catch {
+    return undefined;
+  }
+}

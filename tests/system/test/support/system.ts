@@ -1,0 +1,129 @@
+import { createHash } from 'node:crypto';
+import { Admin, BrokerConnection } from '@hospital/broker-client';
+import { serviceUrl, type ServiceDatabase } from '@hospital/db';
+import { type IncomingRecord } from '@hospital/proto';
+import {
+  findFreePort,
+  readPartition,
+  startService,
+  type NodeProcess,
+  type ServiceName,
+} from '@hospital/testing';
+
+export type ConsumerService = Exclude<ServiceName, 'checkout'>;
+export const CONSUMERS: ConsumerService[] = ['billing', 'housekeeping', 'pharmacy'];
+
+export const ROLES: { [service in ConsumerService]: ServiceDatabase } = {
+  billing: { schema: 'billing', role: 'billing_svc', password: 'billing-pw' },
+  housekeeping: { schema: 'housekeeping', role: 'housekeeping_svc', password: 'housekeeping-pw' },
+  pharmacy: { schema: 'pharmacy', role: 'pharmacy_svc', password: 'pharmacy-pw' },
+};
+
+export interface Replica {
+  service: ConsumerService;
+  name: string;
+  port: number;
+  process: NodeProcess;
+}
+
+/**
+ * Starts one replica of a consumer service as its own OS process. Its
+ * database sessions carry the replica's name as application_name, so a test
+ * can see in pg_stat_activity when that replica is inside a transaction.
+ */
+export async function startReplica(
+  service: ConsumerService,
+  name: string,
+  adminUrl: string,
+  broker: string,
+): Promise<Replica> {
+  const url = new URL(serviceUrl(adminUrl, ROLES[service]));
+  url.searchParams.set('application_name', name);
+  const port = await findFreePort();
+  const prefix = service.toUpperCase();
+  const child = await startService(
+    service,
+    {
+      [`${prefix}_DATABASE_URL`]: url.toString(),
+      [`${prefix}_PORT`]: String(port),
+      BROKER_ADDRESS: broker,
+      SESSION_TIMEOUT_MS: '3000',
+      HEARTBEAT_INTERVAL_MS: '500',
+    },
+    name,
+  );
+  return { service, name, port, process: child };
+}
+
+/** A counter from a replica's Prometheus /metrics. */
+export async function metric(replica: Replica, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${replica.port}/metrics`)).text();
+  const line = text.split('\n').find((entry) => entry.startsWith(`${name} `));
+  return line === undefined ? Number.NaN : Number(line.split(' ')[1]);
+}
+
+/**
+ * Waits for a condition that no event announces (another process's progress),
+ * checking it every `everyMs`; fails with `what` after `timeoutMs`.
+ */
+export async function eventually<T>(
+  check: () => Promise<T | undefined | false>,
+  what: string,
+  { timeoutMs = 60_000, everyMs = 100 } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const result = await check();
+    if (result !== undefined && result !== false) return result;
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
+
+/** True once the group has committed the end of every partition of the topic. */
+export async function caughtUp(admin: Admin, groupId: string, topic: string): Promise<boolean> {
+  const [offsets, described] = await Promise.all([
+    admin.fetchOffsets(groupId, topic),
+    admin.describeTopic(topic),
+  ]);
+  return described.partitions.every(
+    (partition) =>
+      partition.logEndOffset === 0 ||
+      offsets.find((entry) => entry.partition === partition.partition)?.offset ===
+        partition.logEndOffset,
+  );
+}
+
+/** Every record of a topic, partition by partition, in offset order. */
+export async function readTopic(
+  connection: BrokerConnection,
+  topic: string,
+): Promise<(IncomingRecord & { partition: number })[]> {
+  const described = await new Admin(connection).describeTopic(topic);
+  const all: (IncomingRecord & { partition: number })[] = [];
+  for (const { partition } of described.partitions) {
+    const records = await readPartition(async (fetchOffset) => {
+      const response = await connection.call('fetch', {
+        maxWaitMs: 0,
+        minBytes: 0,
+        maxBytes: 16 << 20,
+        topics: [
+          { name: topic, partitions: [{ partition, fetchOffset, partitionMaxBytes: 16 << 20 }] },
+        ],
+      });
+      return response.topics[0]?.partitions[0]?.batches ?? [];
+    });
+    all.push(...records.map((record) => ({ ...record, partition })));
+  }
+  return all;
+}
+
+/** A content checksum: SHA-256 over the sorted row descriptions. */
+export function checksum(rows: string[]): { rows: number; sha256: string } {
+  const sorted = [...rows].sort();
+  return {
+    rows: sorted.length,
+    sha256: createHash('sha256').update(sorted.join('\n')).digest('hex'),
+  };
+}
