@@ -58,6 +58,25 @@ describe('broker-client/Producer against a real broker', () => {
     await producer.disconnect();
   });
 
+  it('accumulates records behind a request in flight into the next batch instead of queueing small requests', async () => {
+    const producer = new Producer(connection, { lingerMs: 0 });
+    const batches: number[] = [];
+    producer.events.on('producer.batch', (batch) => batches.push(batch.records));
+    const sends: Promise<unknown>[] = [];
+    // One send per timer tick: without accumulation each would become its own request.
+    for (let i = 0; i < 300; i++) {
+      sends.push(producer.send({ topic: TOPIC, messages: [{ value: `tick-${i}`, partition: 3 }] }));
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    const offsets = (await Promise.all(sends)) as { offset: number }[][];
+    await producer.disconnect();
+    expect(batches.reduce((sum, records) => sum + records, 0)).toBe(300);
+    expect(batches.length).toBeLessThan(100);
+    // Still in send order.
+    const sequence = offsets.map(([metadata]) => metadata.offset);
+    expect(sequence).toEqual([...sequence].sort((a, b) => a - b));
+  });
+
   it('flushes records still lingering when it disconnects', async () => {
     const producer = new Producer(connection, { lingerMs: 60_000 });
     const pending = producer.send({

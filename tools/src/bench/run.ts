@@ -4,6 +4,12 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { runBrokerCase, type BrokerBenchCase, type BrokerBenchResult } from './broker-bench';
+import {
+  measureLatency,
+  measureThroughput,
+  type LatencyResult,
+  type ThroughputResult,
+} from './services-bench';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 200_000);
@@ -87,8 +93,7 @@ function coordinatorSuite(): void {
   writeResults('coordinator', results);
 }
 
-async function main(): Promise<void> {
-  coordinatorSuite();
+async function brokerSuite(): Promise<void> {
   const cases: BrokerBenchCase[] = [
     {
       partitions: 1,
@@ -151,6 +156,88 @@ async function main(): Promise<void> {
     })),
   );
   writeResults('broker', medians);
+}
+
+const SERVICE_CHECKOUTS = Number(process.env.BENCH_SERVICE_CHECKOUTS ?? 50_000);
+const LATENCY_RATE = Number(process.env.BENCH_LATENCY_RATE ?? 1_000);
+const LATENCY_CHECKOUTS = Number(process.env.BENCH_LATENCY_CHECKOUTS ?? 10_000);
+
+/** The hospital services: upsert throughput per consumer group, end-to-end latency at a steady rate. */
+async function servicesSuite(): Promise<void> {
+  const progress = (message: string) => console.error(message);
+  const throughputRuns: ThroughputResult[][] = [];
+  for (let run = 1; run <= RUNS; run++) {
+    progress(`services: throughput run ${run}/${RUNS}`);
+    throughputRuns.push(await measureThroughput(SERVICE_CHECKOUTS, progress));
+  }
+  const throughput = throughputRuns[0].map((first) => ({
+    ...first,
+    checkoutsPerSec: median(
+      throughputRuns.map(
+        (run) => run.find((result) => result.group === first.group)?.checkoutsPerSec ?? 0,
+      ),
+    ),
+  }));
+  const latencyRuns: LatencyResult[] = [];
+  for (let run = 1; run <= RUNS; run++) {
+    progress(`services: latency run ${run}/${RUNS}`);
+    latencyRuns.push(await measureLatency(LATENCY_RATE, LATENCY_CHECKOUTS, progress));
+  }
+  const pick = (field: 'p50Ms' | 'p90Ms' | 'p99Ms' | 'maxMs') =>
+    median(latencyRuns.map((run) => run[field]));
+  const latency: LatencyResult = {
+    ratePerSec: LATENCY_RATE,
+    checkouts: LATENCY_CHECKOUTS,
+    p50Ms: pick('p50Ms'),
+    p90Ms: pick('p90Ms'),
+    p99Ms: pick('p99Ms'),
+    maxMs: pick('maxMs'),
+  };
+  console.log(
+    '\nConsumer groups, one replica alone, batched upserts with the offset in the same transaction (medians of %d runs)\n',
+    RUNS,
+  );
+  console.table(
+    throughput.map((result) => ({
+      group: result.group,
+      checkouts: result.checkouts,
+      'upserted checkouts/s': result.checkoutsPerSec,
+    })),
+  );
+  console.log(
+    '\nEnd to end, POST /checkouts to the billing invoice committed, all services running (medians of %d runs)\n',
+    RUNS,
+  );
+  console.table([
+    {
+      'rate/s': latency.ratePerSec,
+      checkouts: latency.checkouts,
+      'p50 ms': latency.p50Ms,
+      'p90 ms': latency.p90Ms,
+      'p99 ms': latency.p99Ms,
+      'max ms': latency.maxMs,
+    },
+  ]);
+  writeResults('services', { throughput, latency });
+}
+
+const SUITES: { [name: string]: () => void | Promise<void> } = {
+  coordinator: coordinatorSuite,
+  broker: brokerSuite,
+  services: servicesSuite,
+};
+
+/** `npm run bench` runs every suite; `npm run bench -- services` (or broker, coordinator) runs some. */
+async function main(): Promise<void> {
+  const asked = process.argv.slice(2);
+  const unknown = asked.filter((name) => !(name in SUITES));
+  if (unknown.length > 0) {
+    console.error(
+      `unknown bench suite(s): ${unknown.join(', ')}; choose from ${Object.keys(SUITES).join(', ')}`,
+    );
+    process.exit(2);
+  }
+  for (const name of asked.length > 0 ? asked : Object.keys(SUITES)) await SUITES[name]();
 }
 
 main().catch((error: unknown) => {

@@ -64,8 +64,8 @@ interface PartitionQueue {
   pending: Pending[];
   bytes: number;
   timer: NodeJS.Timeout | undefined;
-  /** The chain of this partition's requests: one at a time keeps records in order. */
-  sending: Promise<void>;
+  /** This partition's request in flight, if any: one at a time keeps records in order. */
+  sending: Promise<void> | undefined;
 }
 
 const ACKS: Record<AcksLevel, Acks> = {
@@ -151,7 +151,14 @@ export class Producer {
   async flush(): Promise<void> {
     await Promise.allSettled([...this.preparing]);
     for (const queue of this.queues.values()) this.drain(queue);
-    await Promise.all([...this.queues.values()].map((queue) => queue.sending));
+    // A request's completion sends what queued behind it, so wait until every queue is idle.
+    for (;;) {
+      const sending = [...this.queues.values()].flatMap((queue) =>
+        queue.sending ? [queue.sending] : [],
+      );
+      if (sending.length === 0) return;
+      await Promise.all(sending);
+    }
   }
 
   async disconnect(): Promise<void> {
@@ -184,7 +191,7 @@ export class Producer {
           pending: [],
           bytes: 0,
           timer: undefined,
-          sending: Promise.resolve(),
+          sending: undefined,
         }),
       );
     queue.pending.push(pending);
@@ -193,18 +200,31 @@ export class Producer {
     else queue.timer ??= setTimeout(() => this.drain(queue), this.options.lingerMs);
   }
 
+  /**
+   * Sends the partition's waiting records as one batch (up to batchBytes),
+   * unless a request is in flight for it: then they keep accumulating and go
+   * together the moment it completes, as in Kafka's record accumulator. So a
+   * slow acknowledgement (acks=all waits for the broker's fsync) grows the
+   * next batch instead of queueing many small requests.
+   */
   private drain(queue: PartitionQueue): void {
     clearTimeout(queue.timer);
     queue.timer = undefined;
-    if (queue.pending.length === 0) return;
-    const batch = queue.pending;
-    queue.pending = [];
-    queue.bytes = 0;
+    if (queue.pending.length === 0 || queue.sending) return;
+    let size = 0;
+    let count = 0;
+    while (count < queue.pending.length && (count === 0 || size < this.options.batchBytes))
+      size += queue.pending[count++].bytes;
+    const batch = queue.pending.splice(0, count);
+    queue.bytes -= size;
     void this.partitionCount(queue.topic).then(
-      (count) => this.partitioner.batchSent(queue.topic, count),
+      (partitions) => this.partitioner.batchSent(queue.topic, partitions),
       () => {},
     );
-    queue.sending = queue.sending.then(() => this.sendBatch(queue, batch));
+    queue.sending = this.sendBatch(queue, batch).finally(() => {
+      queue.sending = undefined;
+      this.drain(queue);
+    });
   }
 
   private async sendBatch(queue: PartitionQueue, batch: Pending[]): Promise<void> {

@@ -8,8 +8,10 @@ export interface StartNodeProcessOptions {
   /** The script to run with this Node. */
   main: string;
   env?: NodeJS.ProcessEnv;
-  /** The process counts as started at the first stdout line this accepts. */
+  /** The process counts as started at the first stdout line this accepts (it must log at a level that prints it). */
   readyWhen(line: string): boolean;
+  /** Fails (and kills the process) when not ready by then (default 60 s). */
+  readyTimeoutMs?: number;
 }
 
 export interface NodeProcess {
@@ -66,11 +68,27 @@ export async function startNodeProcess(options: StartNodeProcessOptions): Promis
         reject(new Error(`${options.name} exited (${how}) before the awaited line:\n${output}`));
       });
     });
-  await nextLine(options.readyWhen);
   const end = (signal: NodeJS.Signals) => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     return exited;
   };
+  const readyTimeoutMs = options.readyTimeoutMs ?? 60_000;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      nextLine(options.readyWhen),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          void end('SIGKILL');
+          reject(
+            new Error(`${options.name} was not ready within ${readyTimeoutMs} ms:\n${output}`),
+          );
+        }, readyTimeoutMs);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
   return {
     name: options.name,
     child,

@@ -1,0 +1,269 @@
+import { bootstrapServiceDatabases, serviceUrl, type ServiceDatabase } from '@hospital/db';
+import {
+  findFreePort,
+  logMessage,
+  startBroker,
+  startPostgres,
+  startService,
+  type BrokerProcess,
+  type NodeProcess,
+  type StartedPostgres,
+} from '@hospital/testing';
+import { Client } from 'pg';
+import pino from 'pino';
+
+export type ConsumerGroupName = 'billing' | 'housekeeping' | 'pharmacy';
+const GROUPS: ConsumerGroupName[] = ['billing', 'housekeeping', 'pharmacy'];
+const ROLES: { [group in ConsumerGroupName]: ServiceDatabase } = {
+  billing: { schema: 'billing', role: 'billing_svc', password: 'bench' },
+  housekeeping: { schema: 'housekeeping', role: 'housekeeping_svc', password: 'bench' },
+  pharmacy: { schema: 'pharmacy', role: 'pharmacy_svc', password: 'bench' },
+};
+
+export interface ThroughputResult {
+  group: ConsumerGroupName;
+  checkouts: number;
+  checkoutsPerSec: number;
+}
+
+export interface LatencyResult {
+  ratePerSec: number;
+  checkouts: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+interface System {
+  postgres: StartedPostgres;
+  broker: BrokerProcess;
+  stop(): Promise<void>;
+}
+
+async function startSystem(): Promise<System> {
+  const [postgres, broker] = await Promise.all([
+    startPostgres({ logger: pino({ level: 'silent' }) }),
+    startBroker({
+      env: {
+        BROKER_TOPICS: 'patient.checkout:4,patient.checkout.dlq:1',
+        BROKER_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
+      },
+    }),
+  ]);
+  await bootstrapServiceDatabases(postgres.url, Object.values(ROLES));
+  return {
+    postgres,
+    broker,
+    stop: async () => {
+      await broker.stop();
+      broker.cleanup();
+      await postgres.stop();
+    },
+  };
+}
+
+async function startConsumer(
+  system: System,
+  group: ConsumerGroupName,
+): Promise<{ process: NodeProcess; port: number }> {
+  const port = await findFreePort();
+  const prefix = group.toUpperCase();
+  const process = await startService(group, {
+    [`${prefix}_DATABASE_URL`]: serviceUrl(system.postgres.url, ROLES[group]),
+    [`${prefix}_PORT`]: String(port),
+    BROKER_ADDRESS: system.broker.address,
+  });
+  return { process, port };
+}
+
+async function counter(port: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const line = text.split('\n').find((entry) => entry.startsWith(`${name} `));
+  return line === undefined ? 0 : Number(line.split(' ')[1]);
+}
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Upsert throughput per group: the checkout simulator fills the topic first;
+ * then each group, alone on the machine with one replica, consumes it all.
+ * The rate counts from the first event the group handled to the last, read
+ * from its own /metrics every 50 ms.
+ */
+export async function measureThroughput(
+  checkouts: number,
+  progress: (message: string) => void,
+): Promise<ThroughputResult[]> {
+  const system = await startSystem();
+  try {
+    progress(`services: the simulator publishes ${checkouts.toLocaleString()} checkouts ...`);
+    const checkout = await startService('checkout', {
+      CHECKOUT_PORT: String(await findFreePort()),
+      BROKER_ADDRESS: system.broker.address,
+      SIMULATOR_RATE: '100000',
+      SIMULATOR_LIMIT: String(checkouts),
+      SIMULATOR_CORRECTIONS: '0.02',
+      LOG_LEVEL: 'info',
+    });
+    await checkout.nextLine((line) => logMessage(line) === 'simulator finished');
+    await checkout.stop();
+    const results: ThroughputResult[] = [];
+    for (const group of GROUPS) {
+      progress(`services: ${group} consumes the topic ...`);
+      const consumer = await startConsumer(system, group);
+      const metric = `${group}_events_consumed_total`;
+      let first: { at: number; consumed: number } | undefined;
+      for (;;) {
+        const consumed = await counter(consumer.port, metric);
+        const at = performance.now();
+        if (consumed > 0 && first === undefined) first = { at, consumed };
+        if (consumed >= checkouts && first !== undefined) {
+          results.push({
+            group,
+            checkouts,
+            checkoutsPerSec: Math.round(((consumed - first.consumed) / (at - first.at)) * 1000),
+          });
+          break;
+        }
+        await delay(50);
+      }
+      await consumer.process.stop();
+    }
+    return results;
+  } finally {
+    await system.stop();
+  }
+}
+
+/** A valid checkout body for POST /checkouts. */
+function checkoutBody(sequence: number): string {
+  return JSON.stringify({
+    checkoutId: `BENCH-${sequence}`,
+    patientId: `P-${String(sequence % 5_000).padStart(7, '0')}`,
+    admissionId: `ADM-${10_000 + sequence}`,
+    location: { ward: 'CARD-4B', room: String(400 + (sequence % 20)), bed: 'A', isolation: 'none' },
+    dischargedAt: new Date().toISOString(),
+    attendingPhysician: { npi: '1467503927', name: 'Dr. Amara Okafor' },
+    chargeLines: [
+      {
+        lineNumber: 1,
+        code: '99239',
+        description: 'Hospital discharge day management',
+        quantity: 1,
+        unitPrice: { currency: 'USD', minorUnits: 21_450 },
+      },
+      {
+        lineNumber: 2,
+        code: 'RB-SEMI',
+        description: 'Semi-private room and board',
+        quantity: 3,
+        unitPrice: { currency: 'USD', minorUnits: 187_500 },
+      },
+    ],
+    dischargeMedications: [
+      {
+        rxnormCode: '197361',
+        name: 'Amlodipine',
+        dose: '5 mg',
+        route: 'oral',
+        frequency: 'once daily',
+        quantity: 30,
+        daysSupply: 30,
+      },
+    ],
+    disposition: 'home',
+  });
+}
+
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+
+/**
+ * End-to-end latency with every service running: POST /checkouts at a fixed
+ * rate (open loop), and for each checkout the time until billing's invoice row
+ * is committed. A trigger the bench installs on billing.invoice sends a NOTIFY,
+ * which Postgres delivers only when the transaction commits.
+ */
+export async function measureLatency(
+  ratePerSec: number,
+  checkouts: number,
+  progress: (message: string) => void,
+): Promise<LatencyResult> {
+  const system = await startSystem();
+  const started: NodeProcess[] = [];
+  const listener = new Client({ connectionString: system.postgres.url });
+  try {
+    progress('services: starting checkout, billing, housekeeping and pharmacy ...');
+    const consumers = await Promise.all(GROUPS.map((group) => startConsumer(system, group)));
+    started.push(...consumers.map((consumer) => consumer.process));
+    const checkoutPort = await findFreePort();
+    started.push(
+      await startService('checkout', {
+        CHECKOUT_PORT: String(checkoutPort),
+        BROKER_ADDRESS: system.broker.address,
+      }),
+    );
+    await listener.connect();
+    await listener.query(`
+      CREATE OR REPLACE FUNCTION billing.bench_invoice_committed() RETURNS trigger AS $$
+      BEGIN PERFORM pg_notify('invoice_committed', NEW.checkout_id); RETURN NEW; END $$ LANGUAGE plpgsql;
+      CREATE TRIGGER bench_invoice_committed AFTER INSERT ON billing.invoice
+      FOR EACH ROW EXECUTE FUNCTION billing.bench_invoice_committed();
+      LISTEN invoice_committed;`);
+    const sentAt = new Map<string, number>();
+    const latencies: number[] = [];
+    let notified!: () => void;
+    const allCommitted = new Promise<void>((resolve) => (notified = resolve));
+    listener.on('notification', (message) => {
+      const at = performance.now();
+      const sent = sentAt.get(message.payload ?? '');
+      if (sent === undefined) return;
+      latencies.push(at - sent);
+      if (latencies.length === checkouts) notified();
+    });
+
+    progress(
+      `services: POST /checkouts at ${ratePerSec}/s for ${checkouts.toLocaleString()} checkouts ...`,
+    );
+    const url = `http://127.0.0.1:${checkoutPort}/checkouts`;
+    const failures: string[] = [];
+    const post = async (sequence: number) => {
+      const id = `BENCH-${sequence}`;
+      sentAt.set(id, performance.now());
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: checkoutBody(sequence),
+      });
+      if (response.status !== 202) failures.push(`${response.status} ${await response.text()}`);
+    };
+    // Open loop: requests go out on schedule whether or not earlier ones finished.
+    const begin = performance.now();
+    const requests: Promise<void>[] = [];
+    for (let sequence = 0; sequence < checkouts; sequence++) {
+      const due = begin + (sequence * 1000) / ratePerSec;
+      const wait = due - performance.now();
+      if (wait > 1) await delay(wait);
+      requests.push(post(sequence));
+    }
+    await Promise.all(requests);
+    if (failures.length > 0)
+      throw new Error(`${failures.length} checkouts were refused: ${failures[0]}`);
+    await allCommitted;
+    const sorted = [...latencies].sort((a, b) => a - b);
+    const round = (ms: number) => Math.round(ms * 10) / 10;
+    return {
+      ratePerSec,
+      checkouts,
+      p50Ms: round(percentile(sorted, 50)),
+      p90Ms: round(percentile(sorted, 90)),
+      p99Ms: round(percentile(sorted, 99)),
+      maxMs: round(sorted[sorted.length - 1]),
+    };
+  } finally {
+    await listener.end().catch(() => undefined);
+    await Promise.all(started.map((process) => process.stop()));
+    await system.stop();
+  }
+}
