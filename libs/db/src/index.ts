@@ -5,9 +5,7 @@ export { identifier } from './identifiers';
 export {
   newestPerKey,
   readConsumedOffset,
-  replaceChildren,
-  storeConsumedOffset,
-  upsertNewer,
+  versionedBatchStatement,
   writeVersionedBatch,
   type ChildTableSpec,
   type ConsumedPosition,

@@ -1,12 +1,11 @@
 import { identifier } from './identifiers';
 
 /**
- * The raw-SQL surface the writers need. A Prisma client or interactive
- * transaction has it; so can a thin wrapper around `pg` in tests.
+ * The raw-SQL surface the writers need. A Prisma client has it; so can a
+ * thin wrapper around `pg` in tests.
  */
 export interface SqlClient {
   $queryRawUnsafe<T = unknown>(query: string, ...values: unknown[]): Promise<T>;
-  $executeRawUnsafe(query: string, ...values: unknown[]): Promise<number>;
 }
 
 /** A column's value as it travels in the JSON parameter (bigint as text keeps its precision). */
@@ -25,27 +24,43 @@ export interface VersionedTableSpec extends TableSpec {
   key: string;
   /** A row is replaced only by a row with a higher version. */
   version: string;
-  /** Set to now() whenever the row is written; left to its default on insert. */
+  /** Set to now() whenever the row is replaced; left to its default on insert. */
   touched?: string;
 }
 
 export interface ChildTableSpec extends TableSpec {
   /** The column that points at the parent's key. */
   parentKey: string;
+  /** The child's primary key (it includes parentKey). */
+  key: string[];
+}
+
+/** Where a consumer resumes a partition: stored in the same transaction as the rows it wrote. */
+export interface ConsumedPosition {
+  topic: string;
+  partition: number;
+  nextOffset: number;
+}
+
+/** How one event becomes rows: a parent keyed by the event's natural key and, optionally, its children. */
+export interface VersionedRowsSpec<Event> {
+  /** The schema holding the tables and `consumed_offset` (topic, partition, next_offset, updated_at). */
+  schema: string;
+  parent: VersionedTableSpec;
+  children?: ChildTableSpec;
+  key(event: Event): string;
+  version(event: Event): number;
+  rows(event: Event): { parent: SqlRow; children?: SqlRow[] };
 }
 
 const qualified = (spec: TableSpec) =>
   `${identifier(spec.schema, 'schema')}.${identifier(spec.table, 'table')}`;
+const column = (name: string) => identifier(name, 'column');
 
-const columnNames = (spec: TableSpec) =>
-  Object.keys(spec.columns).map((column) => identifier(column, 'column'));
-
-/** `jsonb_to_recordset($n::jsonb) AS incoming(col type, …)`: a whole batch as one parameter. */
-function recordset(spec: TableSpec, parameter: number): string {
-  const definitions = Object.entries(spec.columns).map(
-    ([column, type]) => `${identifier(column, 'column')} ${type}`,
-  );
-  return `jsonb_to_recordset($${parameter}::jsonb) AS incoming(${definitions.join(', ')})`;
+/** `SELECT * FROM jsonb_to_recordset($n::jsonb) AS alias(col type, …)`: a whole batch as one parameter. */
+function recordset(spec: TableSpec, parameter: number, alias: string): string {
+  const definitions = Object.entries(spec.columns).map(([name, type]) => `${column(name)} ${type}`);
+  return `SELECT * FROM jsonb_to_recordset($${parameter}::jsonb) AS ${alias}(${definitions.join(', ')})`;
 }
 
 function toJson(rows: SqlRow[]): string {
@@ -73,80 +88,98 @@ export function newestPerKey<T>(
 }
 
 /**
- * Inserts rows, or replaces stored rows that have a lower version, in one
- * statement. Returns the keys actually written; the others were as new or
- * newer already (a redelivery or an out-of-order older event). Keys must be
- * unique within `rows` (see newestPerKey).
+ * The one statement that writes a batch ($1 parents and, with children, $2
+ * children as JSON; then topic, partition and next offset). A single statement is atomic on its own, so rows and
+ * offset commit together without a transaction block, in one round trip:
+ *  - parents are inserted, or replace a stored row with a lower version;
+ *  - a replaced parent's children are upserted, and its old children that
+ *    the new version no longer has are deleted (disjoint rows, so the two
+ *    parts never touch the same row);
+ *  - the partition's next offset is stored.
+ * It returns how many parents were written; the rest were redeliveries or
+ * older versions.
  */
-export async function upsertNewer(
-  sql: SqlClient,
-  spec: VersionedTableSpec,
-  rows: SqlRow[],
-): Promise<string[]> {
-  if (rows.length === 0) return [];
-  const table = qualified(spec);
-  const columns = columnNames(spec);
-  const key = identifier(spec.key, 'column');
-  const version = identifier(spec.version, 'column');
-  const updates = columns.filter((column) => column !== key).map((c) => `${c} = EXCLUDED.${c}`);
-  if (spec.touched) updates.push(`${identifier(spec.touched, 'column')} = CURRENT_TIMESTAMP`);
-  const written = await sql.$queryRawUnsafe<{ key: string }[]>(
-    `INSERT INTO ${table} AS stored (${columns.join(', ')})
-     SELECT ${columns.join(', ')} FROM ${recordset(spec, 1)}
-     ON CONFLICT (${key}) DO UPDATE SET ${updates.join(', ')}
-     WHERE stored.${version} < EXCLUDED.${version}
-     RETURNING ${key} AS key`,
-    toJson(rows),
+export function versionedBatchStatement(spec: {
+  schema: string;
+  parent: VersionedTableSpec;
+  children?: ChildTableSpec;
+}): string {
+  const { parent, children } = spec;
+  const parentColumns = Object.keys(parent.columns).map(column);
+  const key = column(parent.key);
+  const updates = parentColumns.filter((name) => name !== key).map((c) => `${c} = EXCLUDED.${c}`);
+  if (parent.touched) updates.push(`${column(parent.touched)} = CURRENT_TIMESTAMP`);
+  const parts = [
+    `incoming AS (${recordset(parent, 1, 'incoming')})`,
+    // xmax is 0 on a freshly inserted row version and set on one an update produced.
+    `written AS (
+      INSERT INTO ${qualified(parent)} AS stored (${parentColumns.join(', ')})
+      SELECT ${parentColumns.join(', ')} FROM incoming
+      ON CONFLICT (${key}) DO UPDATE SET ${updates.join(', ')}
+      WHERE stored.${column(parent.version)} < EXCLUDED.${column(parent.version)}
+      RETURNING stored.${key} AS key, (stored.xmax = 0) AS inserted)`,
+  ];
+  if (children) {
+    const childColumns = Object.keys(children.columns).map(column);
+    const childKey = children.key.map(column);
+    const childTable = qualified(children);
+    const parentKey = column(children.parentKey);
+    const childUpdates = childColumns
+      .filter((name) => !childKey.includes(name))
+      .map((c) => `${c} = EXCLUDED.${c}`);
+    parts.push(
+      `incoming_children AS (${recordset(children, 2, 'incoming_children')})`,
+      `pruned AS (
+        DELETE FROM ${childTable} AS old USING written
+        WHERE old.${parentKey} = written.key AND NOT written.inserted
+          AND NOT EXISTS (SELECT 1 FROM incoming_children fresh
+                          WHERE ${childKey.map((c) => `fresh.${c} = old.${c}`).join(' AND ')}))`,
+      `children AS (
+        INSERT INTO ${childTable} AS stored (${childColumns.join(', ')})
+        SELECT ${childColumns.map((c) => `fresh.${c}`).join(', ')}
+        FROM incoming_children fresh JOIN written ON fresh.${parentKey} = written.key
+        ON CONFLICT (${childKey.join(', ')}) DO ${
+          childUpdates.length > 0 ? `UPDATE SET ${childUpdates.join(', ')}` : 'NOTHING'
+        })`,
+    );
+  }
+  const at = children ? 3 : 2;
+  parts.push(
+    `position AS (
+      INSERT INTO ${identifier(spec.schema, 'schema')}."consumed_offset" ("topic", "partition", "next_offset")
+      VALUES ($${at}, $${at + 1}, $${at + 2})
+      ON CONFLICT ("topic", "partition")
+      DO UPDATE SET "next_offset" = EXCLUDED."next_offset", "updated_at" = CURRENT_TIMESTAMP)`,
   );
-  return written.map((row) => row.key);
+  return `WITH ${parts.join(',\n')}\nSELECT count(*)::int AS written FROM written`;
 }
 
-/** Replaces every child row of the given parents with `rows` (rows of other parents are ignored). */
-export async function replaceChildren(
-  sql: SqlClient,
-  spec: ChildTableSpec,
-  parentKeys: readonly string[],
-  rows: SqlRow[],
-): Promise<void> {
-  if (parentKeys.length === 0) return;
-  const table = qualified(spec);
-  const parentKey = identifier(spec.parentKey, 'column');
-  await sql.$executeRawUnsafe(
-    `DELETE FROM ${table} WHERE ${parentKey} IN (SELECT jsonb_array_elements_text($1::jsonb))`,
-    JSON.stringify(parentKeys),
-  );
-  const parents = new Set(parentKeys);
-  const children = rows.filter((row) => parents.has(String(row[spec.parentKey])));
-  if (children.length === 0) return;
-  const columns = columnNames(spec).join(', ');
-  await sql.$executeRawUnsafe(
-    `INSERT INTO ${table} (${columns}) SELECT ${columns} FROM ${recordset(spec, 1)}`,
-    toJson(children),
-  );
-}
+const statements = new WeakMap<object, string>();
 
-/** Where a consumer resumes a partition: stored in the same transaction as the rows it wrote. */
-export interface ConsumedPosition {
-  topic: string;
-  partition: number;
-  nextOffset: number;
-}
-
-/** Upserts `<schema>.consumed_offset` (topic, partition, next_offset, updated_at). */
-export async function storeConsumedOffset(
+/**
+ * A consumer's whole batch write, in one atomic statement: the newest version
+ * per key, upserted where newer, its children replaced, and the partition's
+ * next offset stored. Replaying it changes nothing.
+ */
+export async function writeVersionedBatch<Event>(
   sql: SqlClient,
-  schema: string,
+  spec: VersionedRowsSpec<Event>,
+  events: readonly Event[],
   position: ConsumedPosition,
-): Promise<void> {
-  await sql.$executeRawUnsafe(
-    `INSERT INTO ${identifier(schema, 'schema')}."consumed_offset" AS stored
-       ("topic", "partition", "next_offset") VALUES ($1, $2, $3)
-     ON CONFLICT ("topic", "partition")
-     DO UPDATE SET "next_offset" = EXCLUDED."next_offset", "updated_at" = CURRENT_TIMESTAMP`,
+): Promise<{ written: number; skipped: number }> {
+  let statement = statements.get(spec);
+  if (statement === undefined) statements.set(spec, (statement = versionedBatchStatement(spec)));
+  const newest = newestPerKey(events, spec.key, spec.version).map(spec.rows);
+  const rows = [toJson(newest.map((written) => written.parent))];
+  if (spec.children) rows.push(toJson(newest.flatMap((written) => written.children ?? [])));
+  const [{ written }] = await sql.$queryRawUnsafe<{ written: number }[]>(
+    statement,
+    ...rows,
     position.topic,
     position.partition,
     BigInt(position.nextOffset),
   );
+  return { written, skipped: events.length - written };
 }
 
 /** The next offset stored for a partition, if any. */
@@ -163,42 +196,4 @@ export async function readConsumedOffset(
     partition,
   );
   return rows[0] === undefined ? undefined : Number(rows[0].next_offset);
-}
-
-/** How one event becomes rows: a parent keyed by the event's natural key and, optionally, its children. */
-export interface VersionedRowsSpec<Event> {
-  schema: string;
-  parent: VersionedTableSpec;
-  children?: ChildTableSpec;
-  key(event: Event): string;
-  version(event: Event): number;
-  rows(event: Event): { parent: SqlRow; children?: SqlRow[] };
-}
-
-/**
- * A consumer's whole batch write, to run inside one transaction: the newest
- * version per key, upserted where newer, its children replaced, and the
- * partition's next offset stored. Replaying it changes nothing.
- */
-export async function writeVersionedBatch<Event>(
-  sql: SqlClient,
-  spec: VersionedRowsSpec<Event>,
-  events: readonly Event[],
-  position: ConsumedPosition,
-): Promise<{ written: number; skipped: number }> {
-  const newest = newestPerKey(events, spec.key, spec.version).map(spec.rows);
-  const written = await upsertNewer(
-    sql,
-    spec.parent,
-    newest.map((rows) => rows.parent),
-  );
-  if (spec.children)
-    await replaceChildren(
-      sql,
-      spec.children,
-      written,
-      newest.flatMap((rows) => rows.children ?? []),
-    );
-  await storeConsumedOffset(sql, spec.schema, position);
-  return { written: written.length, skipped: events.length - written.length };
 }

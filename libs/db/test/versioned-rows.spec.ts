@@ -4,55 +4,73 @@ import pino from 'pino';
 import {
   newestPerKey,
   readConsumedOffset,
-  replaceChildren,
-  storeConsumedOffset,
-  upsertNewer,
-  type ChildTableSpec,
+  writeVersionedBatch,
   type SqlClient,
-  type VersionedTableSpec,
+  type VersionedRowsSpec,
 } from '../src';
 
-const ORDERS: VersionedTableSpec = {
+interface OrderEvent {
+  id: string;
+  version: number;
+  total: bigint;
+  skus: string[];
+}
+
+const ORDERS: VersionedRowsSpec<OrderEvent> = {
   schema: 'shop',
-  table: 'order',
-  key: 'order_id',
-  version: 'event_version',
-  touched: 'updated_at',
-  columns: {
-    order_id: 'text',
-    event_version: 'bigint',
-    total_minor: 'bigint',
-    placed_at: 'timestamptz',
+  parent: {
+    schema: 'shop',
+    table: 'order',
+    key: 'order_id',
+    version: 'event_version',
+    touched: 'updated_at',
+    columns: { order_id: 'text', event_version: 'bigint', total_minor: 'bigint' },
   },
-};
-const LINES: ChildTableSpec = {
-  schema: 'shop',
-  table: 'order_line',
-  parentKey: 'order_id',
-  columns: { order_id: 'text', line_number: 'int', sku: 'text' },
+  children: {
+    schema: 'shop',
+    table: 'order_line',
+    parentKey: 'order_id',
+    key: ['order_id', 'line_number'],
+    columns: { order_id: 'text', line_number: 'int', sku: 'text' },
+  },
+  key: (event) => event.id,
+  version: (event) => event.version,
+  rows: (event) => ({
+    parent: { order_id: event.id, event_version: BigInt(event.version), total_minor: event.total },
+    children: event.skus.map((sku, index) => ({
+      order_id: event.id,
+      line_number: index + 1,
+      sku,
+    })),
+  }),
 };
 
-/** The writers need only Prisma's two raw-SQL methods; pg can stand in for them. */
+/** The same table without children, as housekeeping writes. */
+const ORDERS_ONLY: VersionedRowsSpec<OrderEvent> = { ...ORDERS, children: undefined };
+
+/** The writer needs only Prisma's raw query method; pg can stand in for it. */
 function sqlClient(client: Client): SqlClient {
   return {
     $queryRawUnsafe: async <T>(query: string, ...values: unknown[]) =>
       (await client.query(query, values)).rows as T,
-    $executeRawUnsafe: async (query: string, ...values: unknown[]) =>
-      (await client.query(query, values)).rowCount ?? 0,
   };
 }
 
-const order = (id: string, version: number, total: bigint) => ({
-  order_id: id,
-  event_version: BigInt(version),
-  total_minor: total,
-  placed_at: new Date('2026-11-01T10:00:00Z'),
+const order = (id: string, version: number, total: bigint, skus: string[] = []): OrderEvent => ({
+  id,
+  version,
+  total,
+  skus,
 });
 
-describe('db: versioned batch upserts and stored offsets', () => {
+describe('db: versioned batch writes with the offset, in one statement', () => {
   let postgres: StartedPostgres;
   let client: Client;
   let sql: SqlClient;
+  let offset = 0;
+  const write = (spec: VersionedRowsSpec<OrderEvent>, events: OrderEvent[]) =>
+    writeVersionedBatch(sql, spec, events, { topic: 'orders', partition: 0, nextOffset: ++offset });
+
   beforeAll(async () => {
     postgres = await startPostgres({ logger: pino({ level: 'silent' }) });
     client = new Client({ connectionString: postgres.url });
@@ -61,8 +79,7 @@ describe('db: versioned batch upserts and stored offsets', () => {
     await client.query(`
       CREATE SCHEMA shop;
       CREATE TABLE shop."order" (order_id text PRIMARY KEY, event_version bigint NOT NULL,
-        total_minor bigint NOT NULL, placed_at timestamptz NOT NULL,
-        updated_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP);
+        total_minor bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP);
       CREATE TABLE shop.order_line (order_id text NOT NULL REFERENCES shop."order" ON DELETE CASCADE,
         line_number int NOT NULL, sku text NOT NULL, PRIMARY KEY (order_id, line_number));
       CREATE TABLE shop.consumed_offset (topic text NOT NULL, partition int NOT NULL,
@@ -76,9 +93,11 @@ describe('db: versioned batch upserts and stored offsets', () => {
 
   const stored = async () =>
     (
-      await client.query(
-        'SELECT order_id, event_version::int AS v, total_minor::text AS total FROM shop."order" ORDER BY order_id',
-      )
+      await client.query(`
+        SELECT o.order_id, o.event_version::int AS v, o.total_minor::text AS total,
+               coalesce(string_agg(l.sku, ',' ORDER BY l.line_number), '') AS skus
+        FROM shop."order" o LEFT JOIN shop.order_line l USING (order_id)
+        GROUP BY o.order_id ORDER BY o.order_id`)
     ).rows;
 
   it('keeps the newest version per key within a batch', () => {
@@ -101,54 +120,61 @@ describe('db: versioned batch upserts and stored offsets', () => {
     ]);
   });
 
-  it('inserts new keys, replaces only older versions, and reports which keys it wrote', async () => {
-    expect(await upsertNewer(sql, ORDERS, [order('o1', 1, 100n), order('o2', 2, 200n)])).toEqual([
-      'o1',
-      'o2',
-    ]);
-    // o1 v2 is newer; o2 v1 is older and the o2 v2 redelivery is as new: both leave o2 alone.
-    expect(await upsertNewer(sql, ORDERS, [order('o1', 2, 150n), order('o2', 1, 1n)])).toEqual([
-      'o1',
-    ]);
-    expect(await upsertNewer(sql, ORDERS, [order('o2', 2, 999n)])).toEqual([]);
+  it('inserts new keys with their children and stores the offset', async () => {
+    await expect(
+      write(ORDERS, [order('o1', 1, 100n, ['x', 'y']), order('o2', 2, 200n, ['z'])]),
+    ).resolves.toEqual({ written: 2, skipped: 0 });
     expect(await stored()).toEqual([
-      { order_id: 'o1', v: 2, total: '150' },
-      { order_id: 'o2', v: 2, total: '200' },
+      { order_id: 'o1', v: 1, total: '100', skus: 'x,y' },
+      { order_id: 'o2', v: 2, total: '200', skus: 'z' },
     ]);
-    // bigint beyond 2^53 survives the JSON parameter.
-    await upsertNewer(sql, ORDERS, [order('o3', 1, 9_007_199_254_740_993n)]);
-    expect((await stored())[2]).toEqual({ order_id: 'o3', v: 1, total: '9007199254740993' });
+    expect(await readConsumedOffset(sql, 'shop', 'orders', 0)).toBe(offset);
+    expect(await readConsumedOffset(sql, 'shop', 'orders', 1)).toBeUndefined();
   });
 
-  it("replaces a written parent's child rows and ignores rows of other parents", async () => {
-    const line = (id: string, n: number, sku: string) => ({
-      order_id: id,
-      line_number: n,
-      sku,
+  it('replaces only older versions, with exactly the new children; older and equal versions change nothing', async () => {
+    // o1 v2 is newer and has fewer lines; o2 v1 is older; the o2 v2 redelivery is as new.
+    await expect(
+      write(ORDERS, [order('o1', 2, 150n, ['w']), order('o2', 1, 1n, ['old'])]),
+    ).resolves.toEqual({ written: 1, skipped: 1 });
+    await expect(write(ORDERS, [order('o2', 2, 999n, ['dup'])])).resolves.toEqual({
+      written: 0,
+      skipped: 1,
     });
-    await replaceChildren(
-      sql,
-      LINES,
-      ['o1', 'o2'],
-      [line('o1', 1, 'x'), line('o1', 2, 'y'), line('o2', 1, 'z')],
-    );
-    await replaceChildren(sql, LINES, ['o1'], [line('o1', 1, 'w'), line('o2', 1, 'ignored')]);
-    expect(
-      (await client.query('SELECT order_id, line_number, sku FROM shop.order_line ORDER BY 1, 2'))
-        .rows,
-    ).toEqual([line('o1', 1, 'w'), line('o2', 1, 'z')]);
+    expect(await stored()).toEqual([
+      { order_id: 'o1', v: 2, total: '150', skus: 'w' },
+      { order_id: 'o2', v: 2, total: '200', skus: 'z' },
+    ]);
+    // The offset moves on even when nothing was written.
+    expect(await readConsumedOffset(sql, 'shop', 'orders', 0)).toBe(offset);
   });
 
-  it('stores and reads the next offset per partition', async () => {
-    expect(await readConsumedOffset(sql, 'shop', 'orders', 0)).toBeUndefined();
-    await storeConsumedOffset(sql, 'shop', { topic: 'orders', partition: 0, nextOffset: 42 });
-    await storeConsumedOffset(sql, 'shop', { topic: 'orders', partition: 0, nextOffset: 7 });
-    expect(await readConsumedOffset(sql, 'shop', 'orders', 0)).toBe(7);
+  it('ends a batch with duplicates and out-of-order versions in the newest one', async () => {
+    await expect(
+      write(ORDERS, [
+        order('o3', 2, 30n, ['b', 'c']),
+        order('o3', 1, 10n, ['a']),
+        order('o3', 2, 30n, ['b', 'c']),
+      ]),
+    ).resolves.toEqual({ written: 1, skipped: 2 });
+    expect((await stored())[2]).toEqual({ order_id: 'o3', v: 2, total: '30', skus: 'b,c' });
+  });
+
+  it('writes parent rows alone when the spec has no children, and keeps bigint precision', async () => {
+    await write(ORDERS_ONLY, [order('o4', 1, 9_007_199_254_740_993n)]);
+    expect((await stored())[3]).toEqual({
+      order_id: 'o4',
+      v: 1,
+      total: '9007199254740993',
+      skus: '',
+    });
   });
 
   it('refuses table and column names that are not plain identifiers', async () => {
-    await expect(
-      upsertNewer(sql, { ...ORDERS, table: 'order"; DROP TABLE x; --' }, [order('o9', 1, 1n)]),
-    ).rejects.toThrow(/table .* must match/);
+    const hostile: VersionedRowsSpec<OrderEvent> = {
+      ...ORDERS,
+      parent: { ...ORDERS.parent, table: 'order"; DROP TABLE x; --' },
+    };
+    await expect(write(hostile, [order('o9', 1, 1n)])).rejects.toThrow(/table .* must match/);
   });
 });

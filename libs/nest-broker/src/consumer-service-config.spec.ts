@@ -19,6 +19,7 @@ describe('nest-broker/loadConsumerServiceConfig', () => {
       databaseUrl: 'postgres://billing@db/hospital',
       sessionTimeoutMs: 3_000,
       heartbeatIntervalMs: 1_000,
+      partitionsConsumedConcurrently: 4,
       logLevel: 'info',
     });
   });

@@ -21,6 +21,8 @@ export interface ConsumerServiceConfig {
   sessionTimeoutMs: number;
   /** HEARTBEAT_INTERVAL_MS (default 3,000, a third of the session timeout at most). */
   heartbeatIntervalMs: number;
+  /** PARTITIONS_CONSUMED_CONCURRENTLY: partitions whose batches are written at once, each in its own transaction (default 4). */
+  partitionsConsumedConcurrently: number;
   /** LOG_LEVEL (default info). */
   logLevel: string;
 }
@@ -62,6 +64,7 @@ export function loadConsumerServiceConfig(
       Math.min(3_000, Math.floor(sessionTimeoutMs / 3)),
       1,
     ),
+    partitionsConsumedConcurrently: integer(env, 'PARTITIONS_CONSUMED_CONCURRENTLY', 4, 1),
     logLevel: env.LOG_LEVEL ?? 'info',
   };
 }

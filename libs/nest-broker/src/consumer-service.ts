@@ -124,13 +124,17 @@ export async function startConsumerService<Client extends { $disconnect(): Promi
   );
   const server = new BrokerServer({
     connection: { broker: config.broker, clientId: config.groupInstanceId ?? config.groupId },
+    partitionsConsumedConcurrently: config.partitionsConsumedConcurrently,
     consumer: {
       groupId: config.groupId,
       groupInstanceId: config.groupInstanceId,
       sessionTimeoutMs: config.sessionTimeoutMs,
       heartbeatIntervalMs: config.heartbeatIntervalMs,
       fromBeginning: true,
-      commitMode: 'async',
+      // The position that counts is the one stored with the rows; the broker's
+      // commit only needs to follow it, so commit on an interval, not per batch.
+      commitMode: 'auto',
+      autoCommitIntervalMs: 1_000,
       storedOffset: (partition) => options.storedOffset(client, partition),
     },
   });

@@ -23,3 +23,4 @@ export {
 } from './consumer-service';
 export { ConsumerMetrics } from './consumer-metrics';
 export { loadConsumerServiceConfig, type ConsumerServiceConfig } from './consumer-service-config';
+export { runService } from './run-service';

@@ -5,7 +5,7 @@ import pino, { type Logger } from 'pino';
 import { CheckoutModule } from './app.module';
 import type { CheckoutConfig } from './config';
 
-/** Builds and starts the checkout HTTP app; shutdown hooks close the producer (flushing it). */
+/** Builds and starts the checkout HTTP app; closing it closes the producer (flushing it). */
 export async function startCheckout(
   config: CheckoutConfig,
   logger: Logger = pino({ name: 'checkout', level: config.logLevel }),
@@ -14,7 +14,6 @@ export async function startCheckout(
     logger: false,
     bodyParser: true,
   });
-  app.enableShutdownHooks();
   await app.listen(config.port, config.host);
   logger.info(
     { url: await app.getUrl(), broker: config.broker, topic: config.topic },

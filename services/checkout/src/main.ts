@@ -1,8 +1,5 @@
-import pino from 'pino';
+import { runService } from '@hospital/nest-broker';
 import { startCheckout } from './app';
 import { loadCheckoutConfig } from './config';
 
-startCheckout(loadCheckoutConfig()).catch((error: unknown) => {
-  pino({ name: 'checkout' }).fatal({ err: error }, 'checkout failed to start');
-  process.exit(1);
-});
+runService('checkout', () => startCheckout(loadCheckoutConfig()));

@@ -183,7 +183,7 @@ async function servicesSuite(): Promise<void> {
     progress(`services: latency run ${run}/${RUNS}`);
     latencyRuns.push(await measureLatency(LATENCY_RATE, LATENCY_CHECKOUTS, progress));
   }
-  const pick = (field: 'p50Ms' | 'p90Ms' | 'p99Ms' | 'maxMs') =>
+  const pick = (field: 'p50Ms' | 'p90Ms' | 'p99Ms' | 'maxMs' | 'acceptedP50Ms' | 'acceptedP99Ms') =>
     median(latencyRuns.map((run) => run[field]));
   const latency: LatencyResult = {
     ratePerSec: LATENCY_RATE,
@@ -192,6 +192,8 @@ async function servicesSuite(): Promise<void> {
     p90Ms: pick('p90Ms'),
     p99Ms: pick('p99Ms'),
     maxMs: pick('maxMs'),
+    acceptedP50Ms: pick('acceptedP50Ms'),
+    acceptedP99Ms: pick('acceptedP99Ms'),
   };
   console.log(
     '\nConsumer groups, one replica alone, batched upserts with the offset in the same transaction (medians of %d runs)\n',
@@ -216,6 +218,8 @@ async function servicesSuite(): Promise<void> {
       'p90 ms': latency.p90Ms,
       'p99 ms': latency.p99Ms,
       'max ms': latency.maxMs,
+      '202 p50 ms': latency.acceptedP50Ms,
+      '202 p99 ms': latency.acceptedP99Ms,
     },
   ]);
   writeResults('services', { throughput, latency });

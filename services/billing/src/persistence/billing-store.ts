@@ -45,6 +45,7 @@ const INVOICE_LINE: ChildTableSpec = {
   schema: SCHEMA,
   table: 'invoice_line',
   parentKey: 'checkout_id',
+  key: ['checkout_id', 'line_number'],
   columns: {
     checkout_id: 'text',
     line_number: 'int',
@@ -103,12 +104,11 @@ const CHECKOUT_ROWS: VersionedRowsSpec<PatientCheckedOut> = {
 
 /**
  * Writes a batch of checkouts and the partition's next offset in one
- * transaction (effectively-once), set-based: one statement per table whatever
- * the batch size. Replaying a batch changes nothing, and an event never
+ * statement (effectively-once), set-based whatever the batch size. Replaying a batch changes nothing, and an event never
  * overwrites a newer version of the same checkout.
  */
 export function applyCheckouts(prisma: PrismaClient, batch: ConsumedBatch): Promise<ApplyResult> {
-  return prisma.$transaction((tx) => writeVersionedBatch(tx, CHECKOUT_ROWS, batch.events, batch));
+  return writeVersionedBatch(prisma, CHECKOUT_ROWS, batch.events, batch);
 }
 
 /** The next offset this service stored for a partition, if any (the consumer resumes from the later of this and the broker's). */

@@ -60,14 +60,14 @@ const CHECKOUT_ROWS: VersionedRowsSpec<PatientCheckedOut> = {
 
 /**
  * Writes one turnover task per checkout and the partition's next offset in
- * one transaction. A task is replaced only by a newer event, so replays and
+ * one statement. A task is replaced only by a newer event, so replays and
  * out-of-order versions change nothing.
  */
 export function applyCheckouts(
   prisma: PrismaClient,
   batch: ConsumedBatch,
 ): Promise<{ written: number; skipped: number }> {
-  return prisma.$transaction((tx) => writeVersionedBatch(tx, CHECKOUT_ROWS, batch.events, batch));
+  return writeVersionedBatch(prisma, CHECKOUT_ROWS, batch.events, batch);
 }
 
 export function storedOffset(

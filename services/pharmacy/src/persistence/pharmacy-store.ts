@@ -38,6 +38,7 @@ const CHECKOUT_ROWS: VersionedRowsSpec<PatientCheckedOut> = {
     schema: SCHEMA,
     table: 'dispensed_medication',
     parentKey: 'checkout_id',
+    key: ['checkout_id', 'line_number'],
     columns: {
       checkout_id: 'text',
       line_number: 'int',
@@ -75,14 +76,14 @@ const CHECKOUT_ROWS: VersionedRowsSpec<PatientCheckedOut> = {
 
 /**
  * Writes each checkout's discharge medications and the partition's next
- * offset in one transaction; an event never overwrites a newer version of the
+ * offset in one statement; an event never overwrites a newer version of the
  * same checkout, and a replay changes nothing.
  */
 export function applyCheckouts(
   prisma: PrismaClient,
   batch: ConsumedBatch,
 ): Promise<{ written: number; skipped: number }> {
-  return prisma.$transaction((tx) => writeVersionedBatch(tx, CHECKOUT_ROWS, batch.events, batch));
+  return writeVersionedBatch(prisma, CHECKOUT_ROWS, batch.events, batch);
 }
 
 export function storedOffset(
