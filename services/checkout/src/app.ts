@@ -1,19 +1,25 @@
 import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import pino, { type Logger } from 'pino';
 import { CheckoutModule } from './app.module';
 import type { CheckoutConfig } from './config';
 
-/** Builds and starts the checkout HTTP app; closing it closes the producer (flushing it). */
+/**
+ * Builds and starts the checkout HTTP app; closing it closes the producer
+ * (flushing it). It runs on Fastify: checkout is the ingress every event
+ * passes through, and Fastify costs about half of Express's CPU per request.
+ */
 export async function startCheckout(
   config: CheckoutConfig,
   logger: Logger = pino({ name: 'checkout', level: config.logLevel }),
 ): Promise<INestApplication> {
-  const app = await NestFactory.create(CheckoutModule.forConfig(config, logger), {
-    logger: false,
-    bodyParser: true,
-  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    CheckoutModule.forConfig(config, logger),
+    new FastifyAdapter(),
+    { logger: false },
+  );
   await app.listen(config.port, config.host);
   logger.info(
     { url: await app.getUrl(), broker: config.broker, topic: config.topic },

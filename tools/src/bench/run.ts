@@ -159,8 +159,9 @@ async function brokerSuite(): Promise<void> {
 }
 
 const SERVICE_CHECKOUTS = Number(process.env.BENCH_SERVICE_CHECKOUTS ?? 50_000);
-const LATENCY_RATE = Number(process.env.BENCH_LATENCY_RATE ?? 1_000);
-const LATENCY_CHECKOUTS = Number(process.env.BENCH_LATENCY_CHECKOUTS ?? 10_000);
+/** Steady POST rates for the latency runs; each lasts BENCH_LATENCY_SECONDS. */
+const LATENCY_RATES = (process.env.BENCH_LATENCY_RATES ?? '250,500,1000').split(',').map(Number);
+const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 10);
 
 /** The hospital services: upsert throughput per consumer group, end-to-end latency at a steady rate. */
 async function servicesSuite(): Promise<void> {
@@ -178,23 +179,33 @@ async function servicesSuite(): Promise<void> {
       ),
     ),
   }));
-  const latencyRuns: LatencyResult[] = [];
-  for (let run = 1; run <= RUNS; run++) {
-    progress(`services: latency run ${run}/${RUNS}`);
-    latencyRuns.push(await measureLatency(LATENCY_RATE, LATENCY_CHECKOUTS, progress));
+  const latency: LatencyResult[] = [];
+  for (const rate of LATENCY_RATES) {
+    const runs: LatencyResult[] = [];
+    for (let run = 1; run <= RUNS; run++) {
+      progress(`services: latency at ${rate}/s, run ${run}/${RUNS}`);
+      runs.push(await measureLatency(rate, rate * LATENCY_SECONDS, progress));
+    }
+    const pick = (
+      field: 'p50Ms' | 'p90Ms' | 'p99Ms' | 'maxMs' | 'acceptedP50Ms' | 'acceptedP99Ms',
+    ) => median(runs.map((result) => result[field]));
+    latency.push({
+      ratePerSec: rate,
+      checkouts: rate * LATENCY_SECONDS,
+      p50Ms: pick('p50Ms'),
+      p90Ms: pick('p90Ms'),
+      p99Ms: pick('p99Ms'),
+      maxMs: pick('maxMs'),
+      acceptedP50Ms: pick('acceptedP50Ms'),
+      acceptedP99Ms: pick('acceptedP99Ms'),
+      cpuPercent: Object.fromEntries(
+        Object.keys(runs[0].cpuPercent).map((name) => [
+          name,
+          median(runs.map((result) => result.cpuPercent[name] ?? 0)),
+        ]),
+      ),
+    });
   }
-  const pick = (field: 'p50Ms' | 'p90Ms' | 'p99Ms' | 'maxMs' | 'acceptedP50Ms' | 'acceptedP99Ms') =>
-    median(latencyRuns.map((run) => run[field]));
-  const latency: LatencyResult = {
-    ratePerSec: LATENCY_RATE,
-    checkouts: LATENCY_CHECKOUTS,
-    p50Ms: pick('p50Ms'),
-    p90Ms: pick('p90Ms'),
-    p99Ms: pick('p99Ms'),
-    maxMs: pick('maxMs'),
-    acceptedP50Ms: pick('acceptedP50Ms'),
-    acceptedP99Ms: pick('acceptedP99Ms'),
-  };
   console.log(
     '\nConsumer groups, one replica alone, batched upserts with the offset in the same transaction (medians of %d runs)\n',
     RUNS,
@@ -210,18 +221,20 @@ async function servicesSuite(): Promise<void> {
     '\nEnd to end, POST /checkouts to the billing invoice committed, all services running (medians of %d runs)\n',
     RUNS,
   );
-  console.table([
-    {
-      'rate/s': latency.ratePerSec,
-      checkouts: latency.checkouts,
-      'p50 ms': latency.p50Ms,
-      'p90 ms': latency.p90Ms,
-      'p99 ms': latency.p99Ms,
-      'max ms': latency.maxMs,
-      '202 p50 ms': latency.acceptedP50Ms,
-      '202 p99 ms': latency.acceptedP99Ms,
-    },
-  ]);
+  console.table(
+    latency.map((result) => ({
+      'rate/s': result.ratePerSec,
+      checkouts: result.checkouts,
+      'p50 ms': result.p50Ms,
+      'p90 ms': result.p90Ms,
+      'p99 ms': result.p99Ms,
+      'max ms': result.maxMs,
+      '202 p50 ms': result.acceptedP50Ms,
+      '202 p99 ms': result.acceptedP99Ms,
+    })),
+  );
+  console.log('\nCPU while posting, % of one core (2 cores in all)\n');
+  console.table(latency.map((result) => ({ 'rate/s': result.ratePerSec, ...result.cpuPercent })));
   writeResults('services', { throughput, latency });
 }
 

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { bootstrapServiceDatabases, serviceUrl, type ServiceDatabase } from '@hospital/db';
 import {
@@ -37,6 +38,15 @@ export interface LatencyResult {
   /** POST /checkouts answered 202 (the event acknowledged by the broker, acks=all). */
   acceptedP50Ms: number;
   acceptedP99Ms: number;
+  /** CPU used while posting, per process, in % of one core (the machine has 2). */
+  cpuPercent: { [process: string]: number };
+}
+
+/** User + system CPU seconds a process has used so far (Linux /proc). */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 interface System {
@@ -230,6 +240,8 @@ export async function measureLatency(
     progress('services: starting checkout, billing, housekeeping and pharmacy ...');
     const consumers = await Promise.all(GROUPS.map((group) => startConsumer(system, group)));
     started.push(...consumers.map((consumer) => consumer.process));
+    const named: { [name: string]: number | undefined } = { broker: system.broker.child.pid };
+    GROUPS.forEach((group, index) => (named[group] = consumers[index].process.child.pid));
     const checkoutPort = await findFreePort();
     started.push(
       await startService('checkout', {
@@ -237,6 +249,7 @@ export async function measureLatency(
         BROKER_ADDRESS: system.broker.address,
       }),
     );
+    named.checkout = started.at(-1)?.child.pid;
     await listener.connect();
     await listener.query(`
       CREATE OR REPLACE FUNCTION billing.bench_invoice_committed() RETURNS trigger AS $$
@@ -272,6 +285,10 @@ export async function measureLatency(
       else accepted.push(performance.now() - sent);
     };
     // Open loop: requests go out on schedule whether or not earlier ones finished.
+    const cpuBefore = Object.fromEntries(
+      Object.entries(named).map(([name, pid]) => [name, cpuSeconds(pid)]),
+    );
+    const benchCpuBefore = process.cpuUsage();
     const begin = performance.now();
     const requests: Promise<void>[] = [];
     for (let sequence = 0; sequence < checkouts; sequence++) {
@@ -281,6 +298,12 @@ export async function measureLatency(
       requests.push(post(sequence));
     }
     await Promise.all(requests);
+    const seconds = (performance.now() - begin) / 1000;
+    const cpuPercent: { [process: string]: number } = {};
+    for (const [name, pid] of Object.entries(named))
+      cpuPercent[name] = Math.round(((cpuSeconds(pid) - cpuBefore[name]) / seconds) * 100);
+    const benchCpu = process.cpuUsage(benchCpuBefore);
+    cpuPercent.bench = Math.round(((benchCpu.user + benchCpu.system) / 1e6 / seconds) * 100);
     if (failures.length > 0)
       throw new Error(`${failures.length} checkouts were refused: ${failures[0]}`);
     await allCommitted;
@@ -305,6 +328,7 @@ export async function measureLatency(
           99,
         ),
       ),
+      cpuPercent,
     };
   } finally {
     agent.destroy();
