@@ -1,2 +1,94 @@
-// The `hospital` CLI: demo, topics, groups, scale, kill, scenario (Step 6).
-export {};
+#!/usr/bin/env node
+// The `hospital` CLI. Step 6 adds topics, groups, scale, kill and scenario.
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { runDemo } from './demo/run-demo';
+
+const USAGE = `usage: hospital <command> [options]
+
+commands:
+  demo [--fresh] [--rate <n>]   run the whole hospital here: Postgres, broker, checkout
+                                with its simulator, billing x2, housekeeping x2, pharmacy x1
+                                --fresh    wipe the demo's data (.hospital/) first
+                                --rate n   simulated checkouts per second (default 20)
+`;
+
+const STATE_DIR = join(__dirname, '..', '..', '.hospital');
+
+function fail(message: string): never {
+  process.stderr.write(`hospital: ${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+async function demo(args: string[]): Promise<void> {
+  let values: { fresh?: boolean; rate?: string };
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: { fresh: { type: 'boolean' }, rate: { type: 'string' } },
+      strict: true,
+    }));
+  } catch (error) {
+    fail((error as Error).message);
+  }
+  const rate = Number(values.rate ?? 20);
+  if (!Number.isFinite(rate) || rate < 0)
+    fail(`--rate must be a number >= 0, got "${values.rate}"`);
+  const log = (line: string) => process.stdout.write(`${line}\n`);
+  log('Starting the hospital (Ctrl-C stops it) ...');
+  const running = await runDemo({
+    stateDir: STATE_DIR,
+    fresh: values.fresh ?? false,
+    rate,
+    replicas: { billing: 2, housekeeping: 2, pharmacy: 1 },
+    log,
+  });
+  log(`
+The hospital is running.
+  checkout:          POST http://127.0.0.1:3000/checkouts (body: services/checkout/README.md)
+  billing metrics:   http://127.0.0.1:3100/metrics   (replica 2 on :3101)
+  housekeeping:      http://127.0.0.1:3200/metrics   (replica 2 on :3201)
+  pharmacy:          http://127.0.0.1:3300/metrics
+  broker (gRPC):     127.0.0.1:9092
+  data:              ${STATE_DIR}
+`);
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    log('Stopping ...');
+    running.stop().then(
+      () => {
+        log('Stopped.');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        process.stderr.write(`hospital: stopping failed: ${(error as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'demo':
+      return demo(rest);
+    case undefined:
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      if (command === undefined) process.exit(2);
+      return;
+    default:
+      fail(`unknown command "${command}"`);
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  process.stderr.write(`hospital: ${(error as Error).message}\n`);
+  process.exit(1);
+});

@@ -10,9 +10,3 @@ export function rejectionReason(event: PatientCheckedOut): string | undefined {
     return 'a charge line has no quantity or price';
   return undefined;
 }
-
-/**
- * Consumes patient.checkout as group "billing". Each record is written with
- * its offset in one transaction; a record that cannot be decoded or validated
- * goes to the dead-letter topic with its reason, and the group moves on.
- */

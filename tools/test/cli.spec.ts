@@ -1,0 +1,26 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+
+const CLI = join(__dirname, '..', 'dist', 'main.js');
+const hospital = (...args: string[]) =>
+  spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 30_000 });
+
+describe('the hospital CLI', () => {
+  it.each([
+    [['frobnicate'], /unknown command "frobnicate"/],
+    [['demo', '--bogus'], /Unknown option '--bogus'/],
+    [['demo', '--rate', 'fast'], /--rate must be a number >= 0, got "fast"/],
+    [[], /usage: hospital <command>/],
+  ])('prints what is wrong and the usage, and exits 2, for %j', (args, message) => {
+    const result = hospital(...args);
+    expect(result.status).toBe(2);
+    expect(result.stderr + result.stdout).toMatch(message);
+    expect(result.stderr + result.stdout).toMatch(/usage: hospital/);
+  });
+
+  it('prints the usage and exits 0 for --help', () => {
+    const result = hospital('--help');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/demo \[--fresh\]/);
+  });
+});
