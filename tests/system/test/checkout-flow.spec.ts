@@ -226,8 +226,11 @@ describe('system: checkouts flow through three consumer groups, effectively once
     );
     await allCaughtUp();
     for (const replica of replicas) {
-      // Every record was read again; none of them changed a row.
-      expect(await metric(replica, `${replica.service}_events_consumed_total`)).toBe(logEnd);
+      // Every record was read again (a rebalance during the replay may re-read
+      // some: delivery is at least once); none of them changed a row.
+      expect(
+        await metric(replica, `${replica.service}_events_consumed_total`),
+      ).toBeGreaterThanOrEqual(logEnd);
       expect(await metric(replica, `${replica.service}_rows_written_total`)).toBe(0);
       expect(await snapshot(replica.service)).toEqual(before[replica.service]);
     }

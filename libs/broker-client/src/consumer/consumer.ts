@@ -115,6 +115,12 @@ export class Consumer {
   private readonly positions = new Map<string, number>();
   /** Next offset after the last processed record, per partition, and what was last committed. */
   private readonly processed = new Map<string, number>();
+  /**
+   * Operator resets this member has applied, per partition, and whether it
+   * has processed records since. A rebalance before the member's next commit
+   * still shows the reset; applying it again would re-read what was replayed.
+   */
+  private readonly appliedResets = new Map<string, { reset: string; progressed: boolean }>();
   private readonly committed = new Map<string, number>();
   private readonly paused = new Set<string>();
   /** Counts seeks per partition, so a batch in hand can tell it was overtaken. */
@@ -347,11 +353,19 @@ export class Consumer {
         const key = tpKey(topic.name, partition.partition);
         const stored =
           (await this.storedOffset?.({ topic: topic.name, partition: partition.partition })) ?? -1;
-        // An operator's reset (ResetOffsets) wins over the application's stored offset.
-        const resumeAt =
+        // An operator's reset (ResetOffsets) wins over the application's stored
+        // offset, once: after records were processed from it, the stored offset
+        // tracks the replay.
+        const reset =
           partition.metadata === OPERATOR_RESET_METADATA
-            ? partition.committedOffset
-            : Math.max(partition.committedOffset, stored);
+            ? `${partition.committedOffset}@${partition.commitTimestampMs}`
+            : undefined;
+        const applied = this.appliedResets.get(key);
+        const applyReset = reset !== undefined && !(applied?.reset === reset && applied.progressed);
+        if (applyReset) this.appliedResets.set(key, { reset, progressed: false });
+        const resumeAt = applyReset
+          ? partition.committedOffset
+          : Math.max(partition.committedOffset, stored);
         if (resumeAt >= 0) {
           this.positions.set(key, resumeAt);
           if (partition.committedOffset >= 0) this.committed.set(key, partition.committedOffset);
@@ -478,6 +492,8 @@ export class Consumer {
       if (!this.assigned.has(item.key) || (this.seeks.get(item.key) ?? 0) !== seekMark) return;
       this.processed.set(item.key, offset + 1);
       this.positions.set(item.key, offset + 1);
+      const reset = this.appliedResets.get(item.key);
+      if (reset) reset.progressed = true;
     };
     for (let attempt = 0; ; attempt++) {
       const start = this.positions.get(item.key) ?? 0;
