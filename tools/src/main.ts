@@ -1,8 +1,15 @@
 #!/usr/bin/env node
 // The `hospital` CLI. Step 6 adds topics, groups, scale, kill and scenario.
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { runDemo } from './demo/run-demo';
+import {
+  groupsCommand,
+  topicsCommand,
+  UsageError,
+  type CommandContext,
+} from './cli/admin-commands';
+import { ADMIN_TOKEN_FILE, runDemo } from './demo/run-demo';
 
 const USAGE = `usage: hospital <command> [options]
 
@@ -11,6 +18,14 @@ commands:
                                 with its simulator, billing x2, housekeeping x2, pharmacy x1
                                 --fresh    wipe the demo's data (.hospital/) first
                                 --rate n   simulated checkouts per second (default 20)
+  topics list | describe <topic> | create <topic> --partitions N | add-partitions <topic> --partitions N
+  groups list | describe <group>
+  groups reset-offsets <group> --topic T (--to-earliest | --to-latest | --to-offset N | --to-datetime T) [--dry-run]
+
+options of topics and groups:
+  --broker host:port     the broker (default BROKER_ADDRESS, else 127.0.0.1:9092)
+  --admin-token token    for admin calls (default BROKER_ADMIN_TOKEN, else the demo's)
+  --json                 print JSON instead of a table
 `;
 
 const STATE_DIR = join(__dirname, '..', '..', '.hospital');
@@ -72,11 +87,24 @@ The hospital is running.
   process.on('SIGTERM', stop);
 }
 
+const context: CommandContext = {
+  defaultAdminToken: () => {
+    if (process.env.BROKER_ADMIN_TOKEN) return process.env.BROKER_ADMIN_TOKEN;
+    const file = join(STATE_DIR, ADMIN_TOKEN_FILE);
+    return existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
+  },
+  out: (text) => process.stdout.write(`${text}\n`),
+};
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'demo':
       return demo(rest);
+    case 'topics':
+      return topicsCommand(rest, context);
+    case 'groups':
+      return groupsCommand(rest, context);
     case undefined:
     case '--help':
     case '-h':
@@ -89,6 +117,7 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof UsageError) fail(error.message);
   process.stderr.write(`hospital: ${(error as Error).message}\n`);
   process.exit(1);
 });

@@ -1,4 +1,5 @@
-import { mkdirSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bootstrapServiceDatabases, serviceUrl, type ServiceDatabase } from '@hospital/db';
 import {
@@ -40,6 +41,17 @@ const ROLES: { [name in ConsumerName]: ServiceDatabase } = {
   pharmacy: { schema: 'pharmacy', role: 'pharmacy_svc', password: 'pharmacy-demo' },
 };
 
+/** The broker's admin token, kept in the state folder for the `hospital` CLI. */
+export const ADMIN_TOKEN_FILE = 'admin-token';
+
+function adminToken(stateDir: string): string {
+  const file = join(stateDir, ADMIN_TOKEN_FILE);
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const token = randomBytes(16).toString('hex');
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  return token;
+}
+
 export interface RunningDemo {
   stop(): Promise<void>;
 }
@@ -80,7 +92,10 @@ export async function runDemo(options: DemoOptions): Promise<RunningDemo> {
       startBroker({
         dataDir: join(options.stateDir, 'broker'),
         port: PORTS.broker,
-        env: { BROKER_TOPICS: 'patient.checkout:4,patient.checkout.dlq:1' },
+        env: {
+          BROKER_TOPICS: 'patient.checkout:4,patient.checkout.dlq:1',
+          BROKER_ADMIN_TOKEN: adminToken(options.stateDir),
+        },
       }),
     );
     const brokerAddress = broker.address;
