@@ -10,6 +10,7 @@ import {
   type CommandContext,
 } from './cli/admin-commands';
 import { ADMIN_TOKEN_FILE, runDemo } from './demo/run-demo';
+import { scenarioCommand } from './scenarios/scenario-command';
 
 const USAGE = `usage: hospital <command> [options]
 
@@ -21,6 +22,10 @@ commands:
   topics list | describe <topic> | create <topic> --partitions N | add-partitions <topic> --partitions N
   groups list | describe <group>
   groups reset-offsets <group> --topic T (--to-earliest | --to-latest | --to-offset N | --to-datetime T) [--dry-run]
+
+  scenario list | <name> [--broker host:port]
+                                run one of the source material's experiments and check its outcome
+                                (on a broker of its own unless --broker is given)
 
 options of topics and groups:
   --broker host:port     the broker (default BROKER_ADDRESS, else 127.0.0.1:9092)
@@ -105,6 +110,8 @@ async function main(argv: string[]): Promise<void> {
       return topicsCommand(rest, context);
     case 'groups':
       return groupsCommand(rest, context);
+    case 'scenario':
+      return scenarioCommand(rest, context);
     case undefined:
     case '--help':
     case '-h':

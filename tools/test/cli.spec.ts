@@ -11,11 +11,19 @@ describe('the hospital CLI', () => {
     [['demo', '--bogus'], /Unknown option '--bogus'/],
     [['demo', '--rate', 'fast'], /--rate must be a number >= 0, got "fast"/],
     [[], /usage: hospital <command>/],
+    [['scenario', 'nope'], /unknown scenario "nope"; choose from basic, scaling/],
+    [['scenario'], /scenario needs a name/],
   ])('prints what is wrong and the usage, and exits 2, for %j', (args, message) => {
     const result = hospital(...args);
     expect(result.status).toBe(2);
     expect(result.stderr + result.stdout).toMatch(message);
     expect(result.stderr + result.stdout).toMatch(/usage: hospital/);
+  });
+
+  it('lists the scenarios', () => {
+    const result = hospital('scenario', 'list');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^idle-consumers\s+3 partitions, 4 consumers: one is idle$/m);
   });
 
   it('prints the usage and exits 0 for --help', () => {

@@ -1,0 +1,60 @@
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { startBroker } from '@hospital/testing';
+import { UsageError, type CommandContext } from '../cli/admin-commands';
+import { runScenario, SCENARIOS } from './scenarios';
+
+/** `hospital scenario list | <name>`: exits 1 when the expected outcome did not happen. */
+export async function scenarioCommand(args: string[], context: CommandContext): Promise<void> {
+  let parsed: ReturnType<typeof parse>;
+  const parse = () =>
+    parseArgs({
+      args,
+      options: {
+        broker: { type: 'string' },
+        'admin-token': { type: 'string' },
+        json: { type: 'boolean' },
+      },
+      allowPositionals: true,
+    });
+  try {
+    parsed = parse();
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  const [name] = positionals;
+  if (name === 'list' || name === undefined) {
+    if (name === undefined) throw new UsageError('scenario needs a name (or list)');
+    for (const [key, scenario] of Object.entries(SCENARIOS))
+      context.out(`${key.padEnd(18)} ${scenario.description}`);
+    return;
+  }
+  if (!(name in SCENARIOS))
+    throw new UsageError(
+      `unknown scenario "${name}"; choose from ${Object.keys(SCENARIOS).join(', ')}`,
+    );
+  const token =
+    values['admin-token'] ??
+    (values.broker ? context.defaultAdminToken() : randomBytes(8).toString('hex'));
+  const broker = values.broker
+    ? undefined
+    : await startBroker({
+        env: { BROKER_ADMIN_TOKEN: token, BROKER_GROUP_INITIAL_REBALANCE_DELAY_MS: '300' },
+      });
+  try {
+    const report = await runScenario(name, {
+      broker: values.broker ?? (broker?.address as string),
+      adminToken: token,
+      log: values.json ? () => {} : context.out,
+    });
+    if (values.json) context.out(JSON.stringify(report, null, 2));
+    if (report.failures.length > 0) {
+      process.exitCode = 1;
+      context.out(`scenario ${name}: FAILED (${report.failures.join('; ')})`);
+    } else if (!values.json) context.out(`scenario ${name}: passed`);
+  } finally {
+    await broker?.stop();
+    broker?.cleanup();
+  }
+}
