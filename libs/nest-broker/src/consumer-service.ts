@@ -17,11 +17,10 @@ import {
   type WriteResult,
 } from './dead-letter';
 
-/** What a consumer service's handlers and controllers can inject. */
-export const SERVICE_CONFIG = 'SERVICE_CONFIG';
-export const SERVICE_LOGGER = 'SERVICE_LOGGER';
-export const DATABASE = 'DATABASE';
-export const DEAD_LETTERS = 'DEAD_LETTERS';
+import { ServiceStatusController } from './service-status.controller';
+import { DATABASE, DEAD_LETTERS, SERVICE_CONFIG, SERVICE_LOGGER } from './tokens';
+
+export { DATABASE, DEAD_LETTERS, SERVICE_CONFIG, SERVICE_LOGGER };
 
 @Module({})
 class ConsumerServiceModule {}
@@ -63,7 +62,7 @@ export interface ConsumerServiceOptions<Client extends { $disconnect(): Promise<
   storedOffset(client: Client, partition: TopicPartition): Promise<number | undefined>;
   /** The events this service consumes; every record is written, or dead-lettered with its reason. */
   consumes: ConsumedEvents<Client, Event>;
-  /** The HTTP controllers (read API). They can inject SERVICE_CONFIG (the config), SERVICE_LOGGER, DATABASE (the client), DEAD_LETTERS (a BrokerClientProxy) and ConsumerMetrics. */
+  /** The read API's controllers (/health and /metrics are added). They can inject SERVICE_CONFIG (the config), SERVICE_LOGGER, DATABASE (the client), DEAD_LETTERS (a BrokerClientProxy) and ConsumerMetrics. */
   controllers: Type[];
 }
 
@@ -111,7 +110,7 @@ export async function startConsumerService<Client extends { $disconnect(): Promi
   const app = await NestFactory.create(
     {
       module: ConsumerServiceModule,
-      controllers: [handler, ...options.controllers],
+      controllers: [handler, ServiceStatusController, ...options.controllers],
       providers: [
         { provide: SERVICE_CONFIG, useValue: config },
         { provide: SERVICE_LOGGER, useValue: options.logger },

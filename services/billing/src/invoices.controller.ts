@@ -1,14 +1,11 @@
-import { Controller, Get, Header, Inject, NotFoundException, Param } from '@nestjs/common';
+import { Controller, Get, Inject, NotFoundException, Param } from '@nestjs/common';
 import type { PrismaClient } from './generated/prisma/client';
-import { ConsumerMetrics, DATABASE } from '@hospital/nest-broker';
+import { DATABASE } from '@hospital/nest-broker';
 
-/** Billing's read API, /health and /metrics. */
+/** Billing's read API. */
 @Controller()
 export class InvoicesController {
-  constructor(
-    @Inject(DATABASE) private readonly prisma: PrismaClient,
-    private readonly metrics: ConsumerMetrics,
-  ) {}
+  constructor(@Inject(DATABASE) private readonly prisma: PrismaClient) {}
 
   @Get('invoices/:checkoutId')
   async invoice(@Param('checkoutId') checkoutId: string) {
@@ -34,17 +31,5 @@ export class InvoicesController {
         amountMinor: Number(line.amountMinor),
       })),
     };
-  }
-
-  @Get('health')
-  async health() {
-    await this.prisma.$queryRaw`SELECT 1`;
-    return { status: 'ok' };
-  }
-
-  @Get('metrics')
-  @Header('Content-Type', 'text/plain; version=0.0.4')
-  metricsText(): Promise<string> {
-    return this.metrics.registry.metrics();
   }
 }

@@ -155,6 +155,13 @@ describe('billing service: consumes patient.checkout into schema billing', () =>
       .flatMap(decodeRecordBatch)
       .map((record) => record.headers['dlq-reason'].toString());
     expect(reasons).toEqual([expect.stringMatching(/^undecodable/), 'there are no charge lines']);
+
+    // /health asks the database; /metrics counts what happened, in Prometheus text.
+    const base = await billing.app.getUrl();
+    expect(await (await fetch(`${base}/health`)).json()).toEqual({ status: 'ok' });
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/^billing_events_dead_lettered_total 2$/m);
+    expect(metrics).toMatch(/^billing_consumer_lag\{topic="patient.checkout",partition="\d"\} 0$/m);
   });
 
   it('leaves every table unchanged when the same events are delivered again, and keeps the newest version', async () => {

@@ -1,14 +1,11 @@
-import { Controller, Get, Header, Inject, NotFoundException, Param } from '@nestjs/common';
+import { Controller, Get, Inject, NotFoundException, Param } from '@nestjs/common';
 import type { PrismaClient } from './generated/prisma/client';
-import { ConsumerMetrics, DATABASE } from '@hospital/nest-broker';
+import { DATABASE } from '@hospital/nest-broker';
 
-/** Housekeeping's read API, /health and /metrics. */
+/** Housekeeping's read API. */
 @Controller()
 export class TasksController {
-  constructor(
-    @Inject(DATABASE) private readonly prisma: PrismaClient,
-    private readonly metrics: ConsumerMetrics,
-  ) {}
+  constructor(@Inject(DATABASE) private readonly prisma: PrismaClient) {}
 
   @Get('tasks/:checkoutId')
   async task(@Param('checkoutId') checkoutId: string) {
@@ -28,17 +25,5 @@ export class TasksController {
       dueBy: task.dueBy.toISOString(),
       eventVersion: Number(task.eventVersion),
     };
-  }
-
-  @Get('health')
-  async health() {
-    await this.prisma.$queryRaw`SELECT 1`;
-    return { status: 'ok' };
-  }
-
-  @Get('metrics')
-  @Header('Content-Type', 'text/plain; version=0.0.4')
-  metricsText(): Promise<string> {
-    return this.metrics.registry.metrics();
   }
 }
