@@ -9,6 +9,7 @@ import {
   UsageError,
   type CommandContext,
 } from './cli/admin-commands';
+import { dbCommand } from './cli/db-command';
 import { ADMIN_TOKEN_FILE, runDemo } from './demo/run-demo';
 import { scenarioCommand } from './scenarios/scenario-command';
 
@@ -26,6 +27,9 @@ commands:
   scenario list | <name> [--broker host:port]
                                 run one of the source material's experiments and check its outcome
                                 (on a broker of its own unless --broker is given)
+
+  db bootstrap                  create the services' schemas and roles (DATABASE_ADMIN_URL,
+                                BILLING_DB_PASSWORD, HOUSEKEEPING_DB_PASSWORD, PHARMACY_DB_PASSWORD)
 
 options of topics and groups:
   --broker host:port     the broker (default BROKER_ADDRESS, else 127.0.0.1:9092)
@@ -112,6 +116,8 @@ async function main(argv: string[]): Promise<void> {
       return groupsCommand(rest, context);
     case 'scenario':
       return scenarioCommand(rest, context);
+    case 'db':
+      return dbCommand(rest, context);
     case undefined:
     case '--help':
     case '-h':

@@ -13,11 +13,21 @@ describe('the hospital CLI', () => {
     [[], /usage: hospital <command>/],
     [['scenario', 'nope'], /unknown scenario "nope"; choose from basic, scaling/],
     [['scenario'], /scenario needs a name/],
+    [['db'], /db takes one action: bootstrap/],
   ])('prints what is wrong and the usage, and exits 2, for %j', (args, message) => {
     const result = hospital(...args);
     expect(result.status).toBe(2);
     expect(result.stderr + result.stdout).toMatch(message);
     expect(result.stderr + result.stdout).toMatch(/usage: hospital/);
+  });
+
+  it('db bootstrap names the setting it is missing', () => {
+    const result = spawnSync(process.execPath, [CLI, 'db', 'bootstrap'], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH },
+    });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/db bootstrap needs DATABASE_ADMIN_URL/);
   });
 
   it('lists the scenarios', () => {
