@@ -9,7 +9,8 @@ import type { CheckoutConfig } from './config';
 /**
  * Builds and starts the checkout HTTP app; closing it closes the producer
  * (flushing it). It runs on Fastify: checkout is the ingress every event
- * passes through, and Fastify costs about half of Express's CPU per request.
+ * passes through, and here it used about a third less CPU per request than
+ * Express (0.8 ms against 1.2 ms at 600–1,000 requests/s).
  */
 export async function startCheckout(
   config: CheckoutConfig,
