@@ -2,8 +2,7 @@ import 'reflect-metadata';
 import { Controller, Module, type INestApplication, type Type } from '@nestjs/common';
 import { Ctx, EventPattern } from '@nestjs/microservices';
 import { NestFactory } from '@nestjs/core';
-import type { TopicPartition } from '@hospital/broker-client';
-import { applyMigrations } from '@hospital/db';
+import { applyMigrations, readConsumedOffset, type SqlClient } from '@hospital/db';
 import type { Logger } from 'pino';
 import { BrokerClientProxy } from './broker.client';
 import { BrokerBatchContext } from './broker-batch.context';
@@ -51,15 +50,16 @@ function batchHandler(topic: string, handle: (batch: RecordBatch) => Promise<unk
   return BatchHandler;
 }
 
-export interface ConsumerServiceOptions<Client extends { $disconnect(): Promise<void> }, Event> {
+export interface ConsumerServiceOptions<
+  Client extends SqlClient & { $disconnect(): Promise<void> },
+  Event,
+> {
   /** Where it listens, which group it joins, its database; see loadConsumerServiceConfig. */
   config: ConsumerServiceConfig;
   /** Applied to the service's schema (config.service) at start. */
   migrationsDir: string;
   logger: Logger;
   createClient(databaseUrl: string): Client;
-  /** The next offset the service stored with its rows for a partition, if any. */
-  storedOffset(client: Client, partition: TopicPartition): Promise<number | undefined>;
   /** The events this service consumes; every record is written, or dead-lettered with its reason. */
   consumes: ConsumedEvents<Client, Event>;
   /** The read API's controllers (/health and /metrics are added). They can inject SERVICE_CONFIG (the config), SERVICE_LOGGER, DATABASE (the client), DEAD_LETTERS (a BrokerClientProxy) and ConsumerMetrics. */
@@ -80,9 +80,10 @@ export interface RunningConsumerService {
  * its consumer group, resuming each partition from the later of the broker's
  * commit and the offset stored with the rows.
  */
-export async function startConsumerService<Client extends { $disconnect(): Promise<void> }, Event>(
-  options: ConsumerServiceOptions<Client, Event>,
-): Promise<RunningConsumerService> {
+export async function startConsumerService<
+  Client extends SqlClient & { $disconnect(): Promise<void> },
+  Event,
+>(options: ConsumerServiceOptions<Client, Event>): Promise<RunningConsumerService> {
   const { config, consumes } = options;
   const migrations = await applyMigrations(
     config.databaseUrl,
@@ -134,7 +135,9 @@ export async function startConsumerService<Client extends { $disconnect(): Promi
       // commit only needs to follow it, so commit on an interval, not per batch.
       commitMode: 'auto',
       autoCommitIntervalMs: 1_000,
-      storedOffset: (partition) => options.storedOffset(client, partition),
+      // The offset writeVersionedBatch stored with the rows, in the service's own schema.
+      storedOffset: ({ topic, partition }) =>
+        readConsumedOffset(client, config.service, topic, partition),
     },
   });
   app.connectMicroservice({ strategy: server }, { inheritAppConfig: true });

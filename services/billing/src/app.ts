@@ -5,7 +5,7 @@ import { PatientCheckedOut } from '@hospital/proto';
 import { rejectionReason } from './checkout-rules';
 import type { BillingConfig } from './config';
 import { InvoicesController } from './invoices.controller';
-import { applyCheckouts, createBillingClient, storedOffset } from './persistence/billing-store';
+import { applyCheckouts, createBillingClient } from './persistence/billing-store';
 
 export const MIGRATIONS_DIR = join(__dirname, '..', 'prisma', 'migrations');
 
@@ -21,7 +21,6 @@ export function startBilling(
     migrationsDir: MIGRATIONS_DIR,
     logger,
     createClient: createBillingClient,
-    storedOffset: (client, { topic, partition }) => storedOffset(client, topic, partition),
     consumes: {
       decode: (bytes) => PatientCheckedOut.decode(bytes),
       reject: rejectionReason,

@@ -1,13 +1,14 @@
 import { join } from 'node:path';
-import { applyMigrations, bootstrapServiceDatabases, serviceUrl } from '@hospital/db';
+import {
+  applyMigrations,
+  bootstrapServiceDatabases,
+  readConsumedOffset,
+  serviceUrl,
+} from '@hospital/db';
 import { PatientCheckedOut } from '@hospital/proto';
 import { startPostgres, type StartedPostgres } from '@hospital/testing';
 import pino from 'pino';
-import {
-  applyCheckouts,
-  createBillingClient,
-  storedOffset,
-} from '../src/persistence/billing-store';
+import { applyCheckouts, createBillingClient } from '../src/persistence/billing-store';
 
 const billing = { schema: 'billing', role: 'billing_svc', password: 'billing-pw' };
 
@@ -86,8 +87,10 @@ describe('billing store: effectively-once writes into schema billing', () => {
     });
     await expect(applyCheckouts(prisma, batch)).resolves.toEqual({ written: 0, skipped: 3 });
     expect(await snapshot()).toEqual(first);
-    await expect(storedOffset(prisma, 'patient.checkout', 2)).resolves.toBe(3);
-    await expect(storedOffset(prisma, 'patient.checkout', 0)).resolves.toBeUndefined();
+    await expect(readConsumedOffset(prisma, 'billing', 'patient.checkout', 2)).resolves.toBe(3);
+    await expect(
+      readConsumedOffset(prisma, 'billing', 'patient.checkout', 0),
+    ).resolves.toBeUndefined();
   });
 
   it('lets a newer version replace the invoice and never lets an older one overwrite it', async () => {
@@ -111,7 +114,7 @@ describe('billing store: effectively-once writes into schema billing', () => {
       total: 21_450,
       lines: ['99239x1'],
     });
-    await expect(storedOffset(prisma, 'patient.checkout', 2)).resolves.toBe(5);
+    await expect(readConsumedOffset(prisma, 'billing', 'patient.checkout', 2)).resolves.toBe(5);
   });
 
   it('ends a batch holding duplicates and out-of-order versions of one checkout in the newest version', async () => {

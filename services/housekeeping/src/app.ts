@@ -5,11 +5,7 @@ import { PatientCheckedOut } from '@hospital/proto';
 import { rejectionReason } from './checkout-rules';
 import type { HousekeepingConfig } from './config';
 import { TasksController } from './tasks.controller';
-import {
-  applyCheckouts,
-  createHousekeepingClient,
-  storedOffset,
-} from './persistence/housekeeping-store';
+import { applyCheckouts, createHousekeepingClient } from './persistence/housekeeping-store';
 
 export const MIGRATIONS_DIR = join(__dirname, '..', 'prisma', 'migrations');
 
@@ -25,7 +21,6 @@ export function startHousekeeping(
     migrationsDir: MIGRATIONS_DIR,
     logger,
     createClient: createHousekeepingClient,
-    storedOffset: (client, { topic, partition }) => storedOffset(client, topic, partition),
     consumes: {
       decode: (bytes) => PatientCheckedOut.decode(bytes),
       reject: rejectionReason,

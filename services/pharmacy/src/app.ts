@@ -5,7 +5,7 @@ import { PatientCheckedOut } from '@hospital/proto';
 import { rejectionReason } from './checkout-rules';
 import type { PharmacyConfig } from './config';
 import { MedicationsController } from './medications.controller';
-import { applyCheckouts, createPharmacyClient, storedOffset } from './persistence/pharmacy-store';
+import { applyCheckouts, createPharmacyClient } from './persistence/pharmacy-store';
 
 export const MIGRATIONS_DIR = join(__dirname, '..', 'prisma', 'migrations');
 
@@ -21,7 +21,6 @@ export function startPharmacy(
     migrationsDir: MIGRATIONS_DIR,
     logger,
     createClient: createPharmacyClient,
-    storedOffset: (client, { topic, partition }) => storedOffset(client, topic, partition),
     consumes: {
       decode: (bytes) => PatientCheckedOut.decode(bytes),
       reject: rejectionReason,

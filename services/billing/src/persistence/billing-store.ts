@@ -1,6 +1,5 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import {
-  readConsumedOffset,
   writeVersionedBatch,
   type ChildTableSpec,
   type ConsumedPosition,
@@ -109,13 +108,4 @@ const CHECKOUT_ROWS: VersionedRowsSpec<PatientCheckedOut> = {
  */
 export function applyCheckouts(prisma: PrismaClient, batch: ConsumedBatch): Promise<ApplyResult> {
   return writeVersionedBatch(prisma, CHECKOUT_ROWS, batch.events, batch);
-}
-
-/** The next offset this service stored for a partition, if any (the consumer resumes from the later of this and the broker's). */
-export function storedOffset(
-  prisma: PrismaClient,
-  topic: string,
-  partition: number,
-): Promise<number | undefined> {
-  return readConsumedOffset(prisma, SCHEMA, topic, partition);
 }

@@ -1,10 +1,5 @@
 import { PrismaPg } from '@prisma/adapter-pg';
-import {
-  readConsumedOffset,
-  writeVersionedBatch,
-  type ConsumedPosition,
-  type VersionedRowsSpec,
-} from '@hospital/db';
+import { writeVersionedBatch, type ConsumedPosition, type VersionedRowsSpec } from '@hospital/db';
 import type { PatientCheckedOut } from '@hospital/proto';
 import { PrismaClient } from '../generated/prisma/client';
 
@@ -84,12 +79,4 @@ export function applyCheckouts(
   batch: ConsumedBatch,
 ): Promise<{ written: number; skipped: number }> {
   return writeVersionedBatch(prisma, CHECKOUT_ROWS, batch.events, batch);
-}
-
-export function storedOffset(
-  prisma: PrismaClient,
-  topic: string,
-  partition: number,
-): Promise<number | undefined> {
-  return readConsumedOffset(prisma, SCHEMA, topic, partition);
 }
