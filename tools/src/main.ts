@@ -10,6 +10,7 @@ import {
   type CommandContext,
 } from './cli/admin-commands';
 import { dbCommand } from './cli/db-command';
+import { replicaCommand } from './cli/replica-commands';
 import { ADMIN_TOKEN_FILE, runDemo } from './demo/run-demo';
 import { scenarioCommand } from './scenarios/scenario-command';
 
@@ -24,6 +25,13 @@ commands:
   groups list | describe <group>
   groups reset-offsets <group> --topic T (--to-earliest | --to-latest | --to-offset N | --to-datetime T) [--dry-run]
 
+  replicas                      the demo's consumer replicas: state, pid, HTTP port
+  scale <group> <n>             run n replicas of billing, housekeeping or pharmacy (stops the
+                                newest gracefully when shrinking); waits unless --no-wait
+  kill <member>                 SIGKILL a replica (billing-2, or a member id from groups describe):
+                                no LeaveGroup, so the group rebalances after the session timeout
+  restart <replica>             start a killed or stopped replica again (stops it first if running)
+
   scenario list | <name> [--broker host:port]
                                 run one of the source material's experiments and check its outcome
                                 (on a broker of its own unless --broker is given)
@@ -35,6 +43,8 @@ options of topics and groups:
   --broker host:port     the broker (default BROKER_ADDRESS, else 127.0.0.1:9092)
   --admin-token token    for admin calls (default BROKER_ADMIN_TOKEN, else the demo's)
   --json                 print JSON instead of a table
+  --control url          the demo's replica supervisor (default HOSPITAL_CONTROL_URL, else
+                         http://127.0.0.1:9094), for replicas, scale, kill and restart
 `;
 
 const STATE_DIR = join(__dirname, '..', '..', '.hospital');
@@ -69,12 +79,18 @@ async function demo(args: string[]): Promise<void> {
   });
   log(`
 The hospital is running.
+  dashboard:         ${running.dashboardUrl}/?token=${running.adminToken}
+                     (the token unlocks its scale, kill and restart buttons)
   checkout:          POST http://127.0.0.1:3000/checkouts (body: services/checkout/README.md)
   billing metrics:   http://127.0.0.1:3100/metrics   (replica 2 on :3101)
   housekeeping:      http://127.0.0.1:3200/metrics   (replica 2 on :3201)
   pharmacy:          http://127.0.0.1:3300/metrics
   broker (gRPC):     127.0.0.1:9092
   data:              ${STATE_DIR}
+
+Try: node tools/dist/main.js groups describe billing
+     node tools/dist/main.js scale billing 4
+     node tools/dist/main.js kill billing-1
 `);
   let stopping = false;
   const stop = () => {
@@ -116,6 +132,11 @@ async function main(argv: string[]): Promise<void> {
       return groupsCommand(rest, context);
     case 'scenario':
       return scenarioCommand(rest, context);
+    case 'replicas':
+    case 'scale':
+    case 'kill':
+    case 'restart':
+      return replicaCommand(command, rest, context);
     case 'db':
       return dbCommand(rest, context);
     case undefined:

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { findFreePort } from '@hospital/testing';
 
 const CLI = join(__dirname, '..', 'dist', 'main.js');
 const hospital = (...args: string[]) =>
@@ -14,6 +15,9 @@ describe('the hospital CLI', () => {
     [['scenario', 'nope'], /unknown scenario "nope"; choose from basic, scaling/],
     [['scenario'], /scenario needs a name/],
     [['db'], /db takes one action: bootstrap/],
+    [['scale', 'billing'], /scale needs a group and a whole number of replicas/],
+    [['scale', 'billing', 'four'], /scale needs a group and a whole number of replicas/],
+    [['kill'], /kill needs a replica name \(billing-2\) or a member id/],
   ])('prints what is wrong and the usage, and exits 2, for %j', (args, message) => {
     const result = hospital(...args);
     expect(result.status).toBe(2);
@@ -28,6 +32,15 @@ describe('the hospital CLI', () => {
     });
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/db bootstrap needs DATABASE_ADMIN_URL/);
+  });
+
+  it('says so, and exits 1, when no demo runs to scale or kill', async () => {
+    const port = await findFreePort();
+    const result = hospital('replicas', '--control', `http://127.0.0.1:${port}`);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(
+      /no demo answers at http:\/\/127.0.0.1:\d+: start one with `npm start`/,
+    );
   });
 
   it('lists the scenarios', () => {

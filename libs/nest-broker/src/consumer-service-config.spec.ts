@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { loadConsumerServiceConfig } from './consumer-service-config';
 
 describe('nest-broker/loadConsumerServiceConfig', () => {
@@ -16,12 +17,21 @@ describe('nest-broker/loadConsumerServiceConfig', () => {
       deadLetterTopic: 'patient.checkout.dlq',
       groupId: 'billing',
       groupInstanceId: undefined,
+      clientId: `billing-${hostname()}-${process.pid}`,
       databaseUrl: 'postgres://billing@db/hospital',
       sessionTimeoutMs: 3_000,
       heartbeatIntervalMs: 1_000,
       partitionsConsumedConcurrently: 4,
       logLevel: 'info',
     });
+  });
+
+  it('names the replica to the broker by CLIENT_ID, else its static instance id', () => {
+    const env = { BILLING_DATABASE_URL: 'x', GROUP_INSTANCE_ID: 'billing-a' };
+    expect(loadConsumerServiceConfig('billing', 1, env).clientId).toBe('billing-a');
+    expect(
+      loadConsumerServiceConfig('billing', 1, { ...env, CLIENT_ID: 'billing-3' }).clientId,
+    ).toBe('billing-3');
   });
 
   it.each([

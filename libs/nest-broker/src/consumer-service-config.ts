@@ -1,3 +1,5 @@
+import { hostname } from 'node:os';
+
 /** A consumer service's settings, read the same way for billing, housekeeping and pharmacy. */
 export interface ConsumerServiceConfig {
   /** The service's name: its schema, its default group id, and the prefix of its variables. */
@@ -15,6 +17,8 @@ export interface ConsumerServiceConfig {
   groupId: string;
   /** GROUP_INSTANCE_ID: static membership, so a restart within the session timeout keeps its partitions. */
   groupInstanceId?: string;
+  /** CLIENT_ID: how the broker lists this replica among the group's members (default: the instance id, else <group>-<host>-<pid>, unique per container and process). */
+  clientId: string;
   /** <SERVICE>_DATABASE_URL (required): the service role's connection; it reaches its own schema only. */
   databaseUrl: string;
   /** SESSION_TIMEOUT_MS: how long the group waits for a silent member (default 10,000, as KafkaJS). */
@@ -56,6 +60,8 @@ export function loadConsumerServiceConfig(
     deadLetterTopic: env.DEAD_LETTER_TOPIC ?? 'patient.checkout.dlq',
     groupId: env.GROUP_ID ?? service,
     groupInstanceId: env.GROUP_INSTANCE_ID || undefined,
+    clientId:
+      env.CLIENT_ID || env.GROUP_INSTANCE_ID || `${env.GROUP_ID ?? service}-${hostname()}-${process.pid}`,
     databaseUrl,
     sessionTimeoutMs,
     heartbeatIntervalMs: integer(

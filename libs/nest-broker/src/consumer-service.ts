@@ -123,7 +123,7 @@ export async function startConsumerService<
     { logger: false },
   );
   const server = new BrokerServer({
-    connection: { broker: config.broker, clientId: config.groupInstanceId ?? config.groupId },
+    connection: { broker: config.broker, clientId: config.clientId },
     partitionsConsumedConcurrently: config.partitionsConsumedConcurrently,
     consumer: {
       groupId: config.groupId,

@@ -12,7 +12,7 @@ export {
   type EmbeddedPostgres,
   type EmbeddedPostgresOptions,
 } from './postgres/embedded';
-export { findFreePort } from './postgres/free-port';
+export { findFreePort, findFreePortBlock } from './postgres/free-port';
 export {
   startBroker,
   BROKER_MAIN,

@@ -11,6 +11,7 @@ import pino, { type Logger } from 'pino';
 import { Broker } from './broker';
 import type { BrokerConfig } from './config/broker-config';
 import { BrokerModule } from './grpc/broker.module';
+import { startAdminHttp, type RunningAdminHttp } from './http/start-admin-http';
 import { GrpcExceptionFilter } from './grpc/grpc-exception.filter';
 import { PinoNestLogger } from './grpc/pino-nest-logger';
 import { BROKER_PACKAGE, BROKER_SERVICE, brokerPackageDefinition } from './grpc/service-definition';
@@ -18,6 +19,8 @@ import { BROKER_PACKAGE, BROKER_SERVICE, brokerPackageDefinition } from './grpc/
 export interface RunningBroker {
   broker: Broker;
   address: string;
+  /** The admin HTTP port: dashboard, /health, /metrics. */
+  dashboardUrl: string;
   /** Stops taking calls, lets in-flight ones finish, flushes and closes the logs. */
   close(): Promise<void>;
 }
@@ -77,22 +80,32 @@ export async function startBrokerServer(
     },
   );
   app.useGlobalFilters(new GrpcExceptionFilter(logger.child({ component: 'grpc' })));
+  let http: RunningAdminHttp | undefined;
   try {
     await app.listen();
+    // After gRPC listens, so the admin port's /health means the whole broker is up.
+    http = await startAdminHttp(broker, logger);
   } catch (error) {
+    await app.close();
     await broker.close();
     throw error;
   }
-  logger.info({ address, tls: Boolean(config.tls) }, 'broker listening (gRPC)');
+  const admin = http;
+  logger.info(
+    { address, tls: Boolean(config.tls), dashboard: admin.url },
+    'broker listening (gRPC); dashboard on admin HTTP',
+  );
 
   let closing: Promise<void> | undefined;
   return {
     broker,
     address,
+    dashboardUrl: admin.url,
     close: () =>
       (closing ??= (async () => {
         health.setStatus('', 'NOT_SERVING');
         broker.wakeFetchers();
+        await admin.close();
         await app.close();
         await broker.close();
       })()),

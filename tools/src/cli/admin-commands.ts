@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { Admin, BrokerConnection, type ResetTarget } from '@hospital/broker-client';
-import { GroupState } from '@hospital/proto';
+import { groupStateLabel } from '@hospital/proto';
 import { formatTable } from './table';
 
 /** A bad command line: the CLI prints the message and its usage, and exits 2. */
@@ -12,20 +12,14 @@ export interface CommandContext {
   out(text: string): void;
 }
 
-const COMMON = {
+export const COMMON = {
   broker: { type: 'string' },
   'admin-token': { type: 'string' },
   json: { type: 'boolean' },
 } as const;
 
-const stateName = (state: GroupState) =>
-  GroupState[state]
-    .replace(/^GROUP_STATE_/, '')
-    .toLowerCase()
-    .replace(/(^|_)(\w)/g, (_match, _sep: string, letter: string) => letter.toUpperCase());
-
 /** Runs node's parseArgs, turning its complaints into usage errors. */
-function parsed<T>(parse: () => T): T {
+export function parsed<T>(parse: () => T): T {
   try {
     return parse();
   } catch (error) {
@@ -40,7 +34,7 @@ function positive(value: string | undefined, flag: string): number {
   return number;
 }
 
-async function withAdmin<T>(
+export async function withAdmin<T>(
   values: { broker?: string; 'admin-token'?: string },
   context: CommandContext,
   run: (admin: Admin) => Promise<T>,
@@ -59,7 +53,7 @@ async function withAdmin<T>(
   }
 }
 
-function print(
+export function print(
   context: CommandContext,
   json: boolean | undefined,
   value: unknown,
@@ -196,7 +190,7 @@ export async function groupsCommand(args: string[], context: CommandContext): Pr
           formatTable(
             groups.map((listing) => ({
               group: listing.groupId,
-              state: stateName(listing.state),
+              state: groupStateLabel(listing.state),
               members: listing.members,
             })),
           ),
@@ -222,7 +216,7 @@ export async function groupsCommand(args: string[], context: CommandContext): Pr
         print(context, values.json, described, () => {
           const idle = described.members.filter((member) => member.idle);
           const header =
-            `group ${described.groupId}: ${stateName(described.state)}, generation ${described.generationId}, ` +
+            `group ${described.groupId}: ${groupStateLabel(described.state)}, generation ${described.generationId}, ` +
             `${described.members.length} member(s), leader ${described.leader || '-'}` +
             (idle.length > 0 ? `, idle: ${idle.map((member) => member.memberId).join(', ')}` : '');
           return `${header}\n\n${formatTable(rows)}`;

@@ -11,8 +11,11 @@ import {
   type NodeProcess,
   type ServiceName,
 } from '@hospital/testing';
+import { startControlServer, type RunningControlServer } from './control-server';
+import { ReplicaSupervisor } from './replica-supervisor';
 
 type ConsumerName = Exclude<ServiceName, 'checkout'>;
+const CONSUMERS: ConsumerName[] = ['billing', 'housekeeping', 'pharmacy'];
 
 export interface DemoOptions {
   /** Where Postgres and the broker keep their data between runs. */
@@ -22,18 +25,39 @@ export interface DemoOptions {
   /** Simulated checkouts per second. */
   rate: number;
   replicas: { [name in ConsumerName]: number };
+  /** Defaults to DEMO_PORTS; tests pass free ones. */
+  ports?: DemoPorts;
   log(line: string): void;
 }
 
+export interface DemoPorts {
+  postgres: number;
+  broker: number;
+  /** The broker's admin HTTP port: the dashboard. */
+  dashboard: number;
+  /** The replica supervisor's API, behind the dashboard's buttons and `hospital scale|kill|restart`. */
+  control: number;
+  checkout: number;
+  /** Replica n of a group listens on its port + n - 1. */
+  billing: number;
+  housekeeping: number;
+  pharmacy: number;
+}
+
 /** Fixed, documented ports so the URLs printed stay the same between runs. */
-const PORTS = {
+export const DEMO_PORTS: DemoPorts = {
   postgres: 5433,
   broker: 9092,
+  dashboard: 8080,
+  control: 9094,
   checkout: 3000,
   billing: 3100,
   housekeeping: 3200,
   pharmacy: 3300,
 };
+
+/** Most replicas per group; their ports must not reach the next group's. */
+const MAX_REPLICAS = 16;
 
 const ROLES: { [name in ConsumerName]: ServiceDatabase } = {
   billing: { schema: 'billing', role: 'billing_svc', password: 'billing-demo' },
@@ -53,6 +77,10 @@ function adminToken(stateDir: string): string {
 }
 
 export interface RunningDemo {
+  dashboardUrl: string;
+  controlUrl: string;
+  adminToken: string;
+  supervisor: ReplicaSupervisor;
   stop(): Promise<void>;
 }
 
@@ -63,13 +91,19 @@ export interface RunningDemo {
  * the services first, then the broker, then Postgres.
  */
 export async function runDemo(options: DemoOptions): Promise<RunningDemo> {
+  const ports = options.ports ?? DEMO_PORTS;
   if (options.fresh) rmSync(options.stateDir, { recursive: true, force: true });
   mkdirSync(options.stateDir, { recursive: true });
-  const services: NodeProcess[] = [];
+  const token = adminToken(options.stateDir);
+  let checkout: NodeProcess | undefined;
+  let supervisor: ReplicaSupervisor | undefined;
+  let control: RunningControlServer | undefined;
   let broker: BrokerProcess | undefined;
   let postgres: EmbeddedPostgres | undefined;
   const stop = async () => {
-    await Promise.all(services.map((service) => service.stop()));
+    await checkout?.stop();
+    await supervisor?.stopAll();
+    await control?.close();
     await broker?.stop();
     await postgres?.stop();
   };
@@ -81,58 +115,82 @@ export async function runDemo(options: DemoOptions): Promise<RunningDemo> {
     return result;
   };
   try {
-    postgres = await step(`Postgres on 127.0.0.1:${PORTS.postgres}`, () =>
-      startEmbeddedPostgres({ dataDir: join(options.stateDir, 'postgres'), port: PORTS.postgres }),
+    postgres = await step(`Postgres on 127.0.0.1:${ports.postgres}`, () =>
+      startEmbeddedPostgres({ dataDir: join(options.stateDir, 'postgres'), port: ports.postgres }),
     );
     const adminUrl = postgres.url;
     await step('schemas and roles billing, housekeeping, pharmacy', () =>
       bootstrapServiceDatabases(adminUrl, Object.values(ROLES)),
     );
-    broker = await step(`broker on 127.0.0.1:${PORTS.broker}`, () =>
-      startBroker({
-        dataDir: join(options.stateDir, 'broker'),
-        port: PORTS.broker,
-        env: {
-          BROKER_TOPICS: 'patient.checkout:4,patient.checkout.dlq:1',
-          BROKER_ADMIN_TOKEN: adminToken(options.stateDir),
-        },
-      }),
-    );
-    const brokerAddress = broker.address;
-    for (const name of ['billing', 'housekeeping', 'pharmacy'] as const) {
-      const prefix = name.toUpperCase();
-      for (let replica = 1; replica <= options.replicas[name]; replica++) {
-        const port = PORTS[name] + replica - 1;
-        services.push(
-          await step(`${name}-${replica} on http://127.0.0.1:${port}`, () =>
-            startService(
-              name,
-              {
-                [`${prefix}_DATABASE_URL`]: serviceUrl(adminUrl, ROLES[name]),
-                [`${prefix}_PORT`]: String(port),
-                BROKER_ADDRESS: brokerAddress,
-              },
-              `${name}-${replica}`,
-            ),
+    let brokerAddress = '';
+    const replicas = new ReplicaSupervisor(
+      CONSUMERS.map((name) => ({
+        name,
+        portOf: (index) => ports[name] + index - 1,
+        start: (_index, replica, port) =>
+          startService(
+            name,
+            {
+              [`${name.toUpperCase()}_DATABASE_URL`]: serviceUrl(adminUrl, ROLES[name]),
+              [`${name.toUpperCase()}_PORT`]: String(port),
+              BROKER_ADDRESS: brokerAddress,
+              CLIENT_ID: replica,
+            },
+            replica,
           ),
-        );
-      }
-    }
-    services.push(
-      await step(
-        `checkout on http://127.0.0.1:${PORTS.checkout}, simulating ${options.rate}/s`,
-        () =>
-          startService('checkout', {
-            CHECKOUT_PORT: String(PORTS.checkout),
-            BROKER_ADDRESS: brokerAddress,
-            SIMULATOR_RATE: String(options.rate),
-            SIMULATOR_SEED: String(Date.now() % 100_000),
-          }),
-      ),
+      })),
+      MAX_REPLICAS,
+      options.log,
     );
+    supervisor = replicas;
+    control = await step(`replica supervisor on http://127.0.0.1:${ports.control}`, () =>
+      startControlServer(replicas, { port: ports.control, adminToken: token }),
+    );
+    const controlUrl = control.url;
+    broker = await step(
+      `broker on 127.0.0.1:${ports.broker}, dashboard on http://127.0.0.1:${ports.dashboard}`,
+      () =>
+        startBroker({
+          dataDir: join(options.stateDir, 'broker'),
+          port: ports.broker,
+          env: {
+            BROKER_TOPICS: 'patient.checkout:4,patient.checkout.dlq:1',
+            BROKER_ADMIN_TOKEN: token,
+            BROKER_HTTP_PORT: String(ports.dashboard),
+            BROKER_CONTROL_URL: controlUrl,
+          },
+        }),
+    );
+    brokerAddress = broker.address;
+    await step(
+      `consumers: ${CONSUMERS.map((name) => `${name} ×${options.replicas[name]}`).join(', ')}`,
+      async () => {
+        for (const name of CONSUMERS) replicas.scale(name, options.replicas[name]);
+        await replicas.settled();
+        const failed = replicas.list().filter((replica) => replica.state !== 'running');
+        if (failed.length > 0)
+          throw new Error(`${failed.map((replica) => replica.name).join(', ')} did not start`);
+      },
+    );
+    checkout = await step(
+      `checkout on http://127.0.0.1:${ports.checkout}, simulating ${options.rate}/s`,
+      () =>
+        startService('checkout', {
+          CHECKOUT_PORT: String(ports.checkout),
+          BROKER_ADDRESS: brokerAddress,
+          SIMULATOR_RATE: String(options.rate),
+          SIMULATOR_SEED: String(Date.now() % 100_000),
+        }),
+    );
+    return {
+      dashboardUrl: broker.dashboardUrl,
+      controlUrl,
+      adminToken: token,
+      supervisor: replicas,
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;
   }
-  return { stop };
 }

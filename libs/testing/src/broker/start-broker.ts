@@ -27,6 +27,8 @@ export interface StartBrokerOptions {
 
 export interface BrokerProcess extends NodeProcess {
   address: string;
+  /** Its admin HTTP port: dashboard, /api/snapshot, /health, /metrics. */
+  dashboardUrl: string;
   port: number;
   dataDir: string;
   /** Removes the data directory if this call created it. */
@@ -41,6 +43,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
   const ownDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'broker-'));
   const port = options.port ?? (await findFreePort());
+  let dashboardUrl = '';
   const broker = await startNodeProcess({
     name: 'broker',
     main: BROKER_MAIN,
@@ -49,13 +52,19 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
       BROKER_HOST: '127.0.0.1',
       BROKER_PORT: String(port),
       BROKER_DATA_DIR: dataDir,
+      BROKER_HTTP_PORT: '0',
       ...options.env,
     },
-    readyWhen: (line) => line.includes('broker listening'),
+    readyWhen: (line) => {
+      if (!line.includes('broker listening')) return false;
+      dashboardUrl = (JSON.parse(line) as { dashboard: string }).dashboard;
+      return true;
+    },
   });
   return {
     ...broker,
     address: `127.0.0.1:${port}`,
+    dashboardUrl,
     port,
     dataDir,
     cleanup: () => {

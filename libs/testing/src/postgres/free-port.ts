@@ -13,3 +13,24 @@ export function findFreePort(): Promise<number> {
     });
   });
 }
+
+function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.unref();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+  });
+}
+
+/** The first of `count` consecutive free ports on 127.0.0.1 (for replicas numbered from a base port). */
+export async function findFreePortBlock(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = await findFreePort();
+    if (base + count > 65_535) continue;
+    let free = true;
+    for (let port = base + 1; free && port < base + count; port++) free = await isFree(port);
+    if (free) return base;
+  }
+  throw new Error(`no ${count} consecutive free ports found on 127.0.0.1`);
+}

@@ -17,6 +17,7 @@ export interface StartNodeProcessOptions {
 export interface NodeProcess {
   name: string;
   child: ChildProcess;
+  pid: number | undefined;
   /** Resolves with the signal name or exit code once the process has ended. */
   exited: Promise<string>;
   /** The first stdout line `matches` accepts from now on (lines already seen do not count). */
@@ -92,6 +93,7 @@ export async function startNodeProcess(options: StartNodeProcessOptions): Promis
   return {
     name: options.name,
     child,
+    pid: child.pid,
     exited,
     nextLine,
     output: () => output,

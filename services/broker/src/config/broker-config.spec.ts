@@ -9,6 +9,9 @@ describe('broker/config/loadBrokerConfig', () => {
       initialTopics: [{ name: 'patient.checkout', partitions: 4 }],
       adminToken: undefined,
       tls: undefined,
+      httpHost: '127.0.0.1',
+      httpPort: 8080,
+      controlUrl: undefined,
     });
   });
 
@@ -19,6 +22,9 @@ describe('broker/config/loadBrokerConfig', () => {
       BROKER_TOPICS: 'a:1, b:8',
       BROKER_TLS_CERT_FILE: '/c.pem',
       BROKER_TLS_KEY_FILE: '/k.pem',
+      BROKER_HOST: '0.0.0.0',
+      BROKER_HTTP_PORT: '0',
+      BROKER_CONTROL_URL: 'http://127.0.0.1:9094/',
     });
     expect(config).toMatchObject({
       port: 7000,
@@ -28,6 +34,9 @@ describe('broker/config/loadBrokerConfig', () => {
         { name: 'b', partitions: 8 },
       ],
       tls: { certFile: '/c.pem', keyFile: '/k.pem' },
+      httpHost: '0.0.0.0',
+      httpPort: 0,
+      controlUrl: 'http://127.0.0.1:9094',
     });
   });
 
@@ -36,6 +45,7 @@ describe('broker/config/loadBrokerConfig', () => {
     [{ BROKER_DURABILITY: 'fast' }, /BROKER_DURABILITY must be one of append, interval, os/],
     [{ BROKER_TOPICS: 'x:0' }, /BROKER_TOPICS entries/],
     [{ BROKER_TLS_CERT_FILE: '/c.pem' }, /set together/],
+    [{ BROKER_CONTROL_URL: 'localhost:9094' }, /BROKER_CONTROL_URL must be an http:\/\/ URL/],
   ])('names the variable in error %#', (env, message) => {
     expect(() => loadBrokerConfig(env)).toThrow(message);
   });

@@ -7,6 +7,11 @@ export interface BrokerConfig {
   host: string;
   /** BROKER_PORT: gRPC port (default 9092). */
   port: number;
+  /** BROKER_HTTP_HOST / BROKER_HTTP_PORT: admin HTTP — dashboard, its JSON and live events, /health, /metrics (defaults BROKER_HOST and 8080; 0 picks a free port). */
+  httpHost: string;
+  httpPort: number;
+  /** BROKER_CONTROL_URL: the process supervisor (`hospital demo`) behind the dashboard's scale, kill and restart buttons; unset means no buttons. */
+  controlUrl: string | undefined;
   /** BROKER_DATA_DIR: where logs live (default ./.data/broker). */
   dataDir: string;
   /** BROKER_DURABILITY: append | interval | os (default interval). */
@@ -79,6 +84,19 @@ function topics(raw: string): { name: string; partitions: number }[] {
     });
 }
 
+function controlUrl(raw: string | undefined): string | undefined {
+  if (!raw) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`BROKER_CONTROL_URL must be an http:// URL, got "${raw}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new ConfigError(`BROKER_CONTROL_URL must be an http:// URL, got "${raw}"`);
+  return url.origin;
+}
+
 export function loadBrokerConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
   const durability = (env.BROKER_DURABILITY ?? 'interval') as DurabilityLevel;
   if (!DURABILITY_LEVELS.includes(durability)) {
@@ -94,6 +112,9 @@ export function loadBrokerConfig(env: NodeJS.ProcessEnv = process.env): BrokerCo
   return {
     host: env.BROKER_HOST ?? '127.0.0.1',
     port: integer(env, 'BROKER_PORT', 9092, 0),
+    httpHost: env.BROKER_HTTP_HOST ?? env.BROKER_HOST ?? '127.0.0.1',
+    httpPort: integer(env, 'BROKER_HTTP_PORT', 8080, 0),
+    controlUrl: controlUrl(env.BROKER_CONTROL_URL),
     dataDir: resolve(env.BROKER_DATA_DIR ?? '.data/broker'),
     durability,
     flushIntervalMs: integer(env, 'BROKER_FLUSH_INTERVAL_MS', 20, 1),

@@ -138,7 +138,7 @@ export class GroupCoordinator {
       return this.addMemberAndRebalance(
         group,
         member,
-        request.reason || `${member.clientId} joined`,
+        `${member.clientId} joined${request.reason ? ` (${request.reason})` : ''}`,
       );
     }
 

@@ -193,6 +193,13 @@ export class GroupService {
     return { group: this.describe(group) };
   }
 
+  /** Every group, described, in group id order. */
+  describeAll(): GroupDescription[] {
+    return [...this.coordinator.groups.values()]
+      .sort((a, b) => a.groupId.localeCompare(b.groupId))
+      .map((group) => this.describe(group));
+  }
+
   private describe(group: ClassicGroup): GroupDescription {
     const owners = new Map<string, string>();
     const members: MemberDescription[] = [...group.members.values()].map((member) => {

@@ -1,6 +1,5 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { Metadata } from '@grpc/grpc-js';
-import { ErrorReason } from '@hospital/proto';
+import { ErrorReason, presentsAdminToken } from '@hospital/proto';
 import { BrokerError } from '../errors/broker-error';
 
 /** Admin operations need `authorization: Bearer <admin token>`. */
@@ -16,10 +15,7 @@ export function requireAdmin(
     );
   }
   const [header] = metadata?.get('authorization') ?? [];
-  const presented = typeof header === 'string' ? header.replace(/^Bearer\s+/i, '') : '';
-  const expected = Buffer.from(adminToken);
-  const given = Buffer.from(presented);
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+  if (!presentsAdminToken(typeof header === 'string' ? header : undefined, adminToken)) {
     throw new BrokerError(
       ErrorReason.CLUSTER_AUTHORIZATION_FAILED,
       `${operation} needs the admin token in metadata "authorization: Bearer <token>"`,

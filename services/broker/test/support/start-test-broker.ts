@@ -23,6 +23,7 @@ export async function startTestBroker(env: NodeJS.ProcessEnv = {}): Promise<Test
     BROKER_HOST: '127.0.0.1',
     BROKER_PORT: String(await findFreePort()),
     BROKER_DATA_DIR: dataDir,
+    BROKER_HTTP_PORT: '0',
     BROKER_ADMIN_TOKEN: ADMIN_TOKEN,
     ...env,
   });

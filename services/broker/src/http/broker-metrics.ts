@@ -1,0 +1,69 @@
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Broker } from '../broker';
+import { describe } from '../data/topic-admin';
+
+/** Prometheus metrics of the broker, read from its state at scrape time. */
+export function brokerMetrics(broker: Broker): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'broker_' });
+  const partitionGauge = (
+    name: string,
+    help: string,
+    value: (log: { logEndOffset: number; sizeBytes: number }) => number,
+  ) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['topic', 'partition'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const topic of broker.store.list().map(describe))
+          for (const partition of topic.partitions)
+            this.set({ topic: topic.name, partition: partition.partition }, value(partition));
+      },
+    });
+  partitionGauge(
+    'broker_log_end_offset',
+    'offset the next record appended will get',
+    (log) => log.logEndOffset,
+  );
+  partitionGauge('broker_log_size_bytes', 'bytes stored in the partition', (log) => log.sizeBytes);
+  const groups = () => broker.groups.describeAll();
+  new Gauge({
+    name: 'broker_group_members',
+    help: 'members of the consumer group',
+    labelNames: ['group'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const group of groups()) this.set({ group: group.groupId }, group.members.length);
+    },
+  });
+  new Gauge({
+    name: 'broker_group_generation',
+    help: 'the group generation; it grows by one per completed rebalance',
+    labelNames: ['group'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const group of groups()) this.set({ group: group.groupId }, group.generationId);
+    },
+  });
+  new Gauge({
+    name: 'broker_group_lag',
+    help: 'records between the committed offset and the log end',
+    labelNames: ['group', 'topic', 'partition'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const group of groups())
+        for (const offset of group.offsets)
+          this.set(
+            { group: group.groupId, topic: offset.topic, partition: offset.partition },
+            offset.lag,
+          );
+    },
+  });
+  return registry;
+}

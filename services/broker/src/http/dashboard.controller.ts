@@ -1,0 +1,70 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Controller, Get, Header, Inject, Sse, type MessageEvent } from '@nestjs/common';
+import { map, type Observable } from 'rxjs';
+import type { Registry } from 'prom-client';
+import { DashboardService } from './dashboard.service';
+import type { DashboardSnapshot } from './dashboard-view';
+
+export const DASHBOARD_DIR = Symbol('DASHBOARD_DIR');
+export const BROKER_METRICS = Symbol('BROKER_METRICS');
+
+/** The dashboard page, its data (once, or live as server-sent events), health and metrics. */
+@Controller()
+export class DashboardController {
+  private readonly assets: Record<'html' | 'js' | 'css', string>;
+
+  constructor(
+    private readonly dashboard: DashboardService,
+    @Inject(DASHBOARD_DIR) dashboardDir: string,
+    @Inject(BROKER_METRICS) private readonly metrics: Registry,
+  ) {
+    // Small and fixed: read once, so serving them never touches the disk.
+    const read = (file: string) => readFileSync(join(dashboardDir, file), 'utf8');
+    this.assets = {
+      html: read('index.html'),
+      js: read('dashboard.js'),
+      css: read('dashboard.css'),
+    };
+  }
+
+  @Get()
+  @Header('content-type', 'text/html; charset=utf-8')
+  page(): string {
+    return this.assets.html;
+  }
+
+  @Get('dashboard.js')
+  @Header('content-type', 'text/javascript; charset=utf-8')
+  script(): string {
+    return this.assets.js;
+  }
+
+  @Get('dashboard.css')
+  @Header('content-type', 'text/css; charset=utf-8')
+  styles(): string {
+    return this.assets.css;
+  }
+
+  @Get('api/snapshot')
+  snapshot(): Promise<DashboardSnapshot> {
+    return this.dashboard.snapshot();
+  }
+
+  /** One `snapshot` event per second while the page is open. */
+  @Sse('api/events')
+  events(): Observable<MessageEvent> {
+    return this.dashboard.updates.pipe(map((snapshot) => ({ type: 'snapshot', data: snapshot })));
+  }
+
+  @Get('health')
+  health(): { status: 'ok' } {
+    return { status: 'ok' };
+  }
+
+  @Get('metrics')
+  @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
+  scrape(): Promise<string> {
+    return this.metrics.metrics();
+  }
+}

@@ -1,0 +1,211 @@
+import type { ReplicaState, ReplicaView } from '@hospital/proto';
+
+/** A started replica process, as the supervisor needs it. */
+export interface ReplicaProcess {
+  pid: number | undefined;
+  /** Resolves with the signal or exit code once the process has ended. */
+  exited: Promise<string>;
+  /** SIGTERM and wait: the consumer leaves its group (a graceful leave). */
+  stop(): Promise<string>;
+  /** SIGKILL and wait: no LeaveGroup, as in a crash. */
+  kill(): Promise<string>;
+}
+
+export interface SupervisedGroup {
+  name: string;
+  /** The HTTP port of replica `index` (1-based). */
+  portOf(index: number): number;
+  /** Starts replica `index`, resolving once it is ready. */
+  start(index: number, name: string, port: number): Promise<ReplicaProcess>;
+}
+
+/** A request the supervisor cannot carry out; `status` is the HTTP status to answer with. */
+export class SupervisorRefusal extends Error {
+  constructor(
+    readonly status: 400 | 404,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Replica {
+  name: string;
+  group: SupervisedGroup;
+  index: number;
+  state: ReplicaState;
+  process: ReplicaProcess | undefined;
+  /** The start, stop or kill in progress, so commands on one replica run one after another. */
+  busy: Promise<void>;
+}
+
+const LIVE: ReplicaState[] = ['starting', 'running'];
+
+/**
+ * Keeps the consumer groups' replica processes: scale a group to n, kill a
+ * replica (SIGKILL), restart it. Commands return at once with the new
+ * states; the processes start and stop in the background (watch `list()`,
+ * or await `settled()`).
+ */
+export class ReplicaSupervisor {
+  private readonly groups = new Map<string, SupervisedGroup>();
+  private readonly replicas = new Map<string, Replica>();
+
+  constructor(
+    groups: SupervisedGroup[],
+    private readonly maxReplicas: number,
+    private readonly log: (line: string) => void,
+  ) {
+    for (const group of groups) this.groups.set(group.name, group);
+  }
+
+  list(): ReplicaView[] {
+    return [...this.replicas.values()]
+      .sort((a, b) => a.group.name.localeCompare(b.group.name) || a.index - b.index)
+      .map((replica) => ({
+        name: replica.name,
+        group: replica.group.name,
+        state: replica.state,
+        pid:
+          LIVE.includes(replica.state) || replica.state === 'stopping'
+            ? replica.process?.pid
+            : undefined,
+        port: replica.group.portOf(replica.index),
+      }));
+  }
+
+  /** Makes `count` replicas of the group live: restarts stopped ones first (lowest first), then adds; stops the newest when shrinking. */
+  scale(groupName: string, count: number): ReplicaView[] {
+    const group = this.groups.get(groupName);
+    if (!group)
+      throw new SupervisorRefusal(
+        404,
+        `no consumer group "${groupName}" here; there are ${[...this.groups.keys()].join(', ')}`,
+      );
+    if (!Number.isInteger(count) || count < 0 || count > this.maxReplicas)
+      throw new SupervisorRefusal(
+        400,
+        `replicas must be a whole number from 0 to ${this.maxReplicas}`,
+      );
+    const ofGroup = [...this.replicas.values()]
+      .filter((replica) => replica.group === group)
+      .sort((a, b) => a.index - b.index);
+    const live = ofGroup.filter((replica) => LIVE.includes(replica.state));
+    if (live.length > count) for (const replica of live.slice(count)) this.stop(replica);
+    let missing = count - live.length;
+    for (let index = 1; missing > 0; index++) {
+      const existing = ofGroup.find((replica) => replica.index === index);
+      if (existing && LIVE.includes(existing.state)) continue;
+      this.start(existing ?? this.add(group, index));
+      missing--;
+    }
+    return this.list();
+  }
+
+  kill(name: string): ReplicaView[] {
+    const replica = this.replica(name);
+    if (!LIVE.includes(replica.state))
+      throw new SupervisorRefusal(400, `${name} is ${replica.state}, not running`);
+    this.run(replica, async () => {
+      replica.state = 'killed';
+      await replica.process?.kill();
+      this.log(`✖ ${name} killed (SIGKILL)`);
+    });
+    replica.state = 'killed';
+    return this.list();
+  }
+
+  /** Starts it again; a live replica is stopped gracefully first. */
+  restart(name: string): ReplicaView[] {
+    const replica = this.replica(name);
+    if (LIVE.includes(replica.state)) this.stop(replica);
+    this.start(replica);
+    return this.list();
+  }
+
+  /** Resolves once no replica is starting or stopping. */
+  async settled(): Promise<void> {
+    for (;;) {
+      const pending = [...this.replicas.values()].map((replica) => replica.busy);
+      await Promise.all(pending);
+      if (
+        [...this.replicas.values()].every(
+          (replica) => !['starting', 'stopping'].includes(replica.state),
+        )
+      )
+        return;
+    }
+  }
+
+  /** Stops every replica gracefully. */
+  async stopAll(): Promise<void> {
+    for (const replica of this.replicas.values())
+      if (LIVE.includes(replica.state)) this.stop(replica);
+    await this.settled();
+  }
+
+  private replica(name: string): Replica {
+    const replica = this.replicas.get(name);
+    if (!replica)
+      throw new SupervisorRefusal(
+        404,
+        `no replica "${name}"; there are ${
+          this.list()
+            .map((view) => view.name)
+            .join(', ') || 'none'
+        }`,
+      );
+    return replica;
+  }
+
+  private add(group: SupervisedGroup, index: number): Replica {
+    const replica: Replica = {
+      name: `${group.name}-${index}`,
+      group,
+      index,
+      state: 'stopped',
+      process: undefined,
+      busy: Promise.resolve(),
+    };
+    this.replicas.set(replica.name, replica);
+    return replica;
+  }
+
+  private start(replica: Replica): void {
+    replica.state = 'starting';
+    this.run(replica, async () => {
+      replica.state = 'starting';
+      replica.process = undefined;
+      const port = replica.group.portOf(replica.index);
+      try {
+        const process = await replica.group.start(replica.index, replica.name, port);
+        replica.process = process;
+        replica.state = 'running';
+        this.log(`✔ ${replica.name} running (pid ${process.pid}, http://127.0.0.1:${port})`);
+        void process.exited.then((how) => {
+          if (replica.process !== process || replica.state !== 'running') return;
+          replica.state = 'exited';
+          this.log(`✖ ${replica.name} exited by itself (${how})`);
+        });
+      } catch (error) {
+        replica.state = 'exited';
+        this.log(`✖ ${replica.name} failed to start: ${(error as Error).message.split('\n')[0]}`);
+      }
+    });
+  }
+
+  private stop(replica: Replica): void {
+    replica.state = 'stopping';
+    this.run(replica, async () => {
+      replica.state = 'stopping';
+      await replica.process?.stop();
+      replica.state = 'stopped';
+      this.log(`■ ${replica.name} stopped (left its group)`);
+    });
+  }
+
+  /** Queues work on one replica behind whatever it is doing. */
+  private run(replica: Replica, work: () => Promise<void>): void {
+    replica.busy = replica.busy.then(work, work);
+  }
+}

@@ -1,0 +1,134 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
+// The page functions below run inside the browser.
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { findFreePort, findFreePortBlock } from '@hospital/testing';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { runDemo, type RunningDemo } from '../src/demo/run-demo';
+
+/** Debian's Chromium; playwright-core drives it (no browser download). */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SCREENSHOTS = join(__dirname, '..', '..', 'test-results');
+
+/** The owners the page shows for billing's partitions, and the generation on its card. */
+async function billingOnPage(page: Page): Promise<{ owners: string[]; generation: number }> {
+  const card = page.locator('[data-group="billing"]');
+  return {
+    owners: await card
+      .locator('.owner')
+      .evaluateAll((cells) => cells.map((cell) => cell.getAttribute('data-owner') ?? '')),
+    generation: Number(await card.getAttribute('data-generation')),
+  };
+}
+
+describe('the dashboard in headless Chromium', () => {
+  let stateDir: string;
+  let demo: RunningDemo;
+  let browser: Browser;
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM))
+      throw new Error(
+        `${CHROMIUM} is missing: install Debian's chromium (.ci/run does) or set CHROMIUM_PATH`,
+      );
+    stateDir = mkdtempSync(join(tmpdir(), 'hospital-dashboard-'));
+    const [postgres, broker, dashboard, control, checkout, billing] = await Promise.all([
+      findFreePort(),
+      findFreePort(),
+      findFreePort(),
+      findFreePort(),
+      findFreePort(),
+      findFreePortBlock(4),
+    ]);
+    demo = await runDemo({
+      stateDir,
+      fresh: true,
+      rate: 20,
+      replicas: { billing: 2, housekeeping: 0, pharmacy: 0 },
+      ports: {
+        postgres,
+        broker,
+        dashboard,
+        control,
+        checkout,
+        billing,
+        housekeeping: 0,
+        pharmacy: 0,
+      },
+      log: () => {},
+    });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      // No sandbox as root in CI; no background traffic to hosts this network cannot reach.
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await demo?.stop();
+    rmSync(stateDir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('scales billing from 2 to 4 with its buttons and shows the new owners', async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
+    await page.goto(`${demo.dashboardUrl}/?token=${demo.adminToken}`);
+    await page.locator('#connection[data-state="live"]').waitFor();
+    expect(page.url()).not.toContain('token='); // taken into local storage, not left in the address bar
+
+    const card = page.locator('[data-group="billing"]');
+    await card.locator('[data-replicas="2"]').waitFor();
+    await page.waitForFunction(
+      () =>
+        new Set(
+          [...document.querySelectorAll('[data-group="billing"] .owner')].map((cell) =>
+            cell.getAttribute('data-owner'),
+          ),
+        ).size === 2,
+    );
+    const before = await billingOnPage(page);
+    expect(new Set(before.owners)).toEqual(new Set(['billing-1', 'billing-2']));
+    expect(await page.locator('[data-topic="patient.checkout"]').textContent()).toContain('0:');
+
+    await card.locator('button[data-action="scale-up"]').click();
+    await card.locator('[data-replicas="3"]').waitFor();
+    await card.locator('button[data-action="scale-up"]').click();
+    await card.locator('[data-replicas="4"]').waitFor();
+    await card
+      .locator('[data-replica="billing-4"] .badge[data-state="running"]')
+      .waitFor({ timeout: 60_000 });
+
+    // Four members, one partition each: the page shows the new owners and the rebalances that made them.
+    await page.waitForFunction(
+      () => {
+        const owners = [...document.querySelectorAll('[data-group="billing"] .owner')].map((cell) =>
+          cell.getAttribute('data-owner'),
+        );
+        return owners.length === 4 && new Set(owners).size === 4 && !owners.includes('');
+      },
+      undefined,
+      { timeout: 60_000 },
+    );
+    const after = await billingOnPage(page);
+    expect([...after.owners].sort()).toEqual(['billing-1', 'billing-2', 'billing-3', 'billing-4']);
+    expect(after.generation).toBeGreaterThan(before.generation);
+    await expect(card.locator('.timeline li').first().textContent()).resolves.toContain(
+      'member joined',
+    );
+    expect(await card.locator('[data-member]').count()).toBe(4);
+
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    const screenshot = join(SCREENSHOTS, 'dashboard-billing-scaled-to-4.png');
+    await card.screenshot({ path: screenshot });
+    await page.screenshot({ path: join(SCREENSHOTS, 'dashboard.png'), fullPage: true });
+    expect(statSync(screenshot).size).toBeGreaterThan(10_000);
+  }, 150_000);
+});
