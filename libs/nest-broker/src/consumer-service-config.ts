@@ -61,7 +61,9 @@ export function loadConsumerServiceConfig(
     groupId: env.GROUP_ID ?? service,
     groupInstanceId: env.GROUP_INSTANCE_ID || undefined,
     clientId:
-      env.CLIENT_ID || env.GROUP_INSTANCE_ID || `${env.GROUP_ID ?? service}-${hostname()}-${process.pid}`,
+      env.CLIENT_ID ||
+      env.GROUP_INSTANCE_ID ||
+      `${env.GROUP_ID ?? service}-${hostname()}-${process.pid}`,
     databaseUrl,
     sessionTimeoutMs,
     heartbeatIntervalMs: integer(
