@@ -1,6 +1,7 @@
 /// <reference lib="dom" />
 /// <reference lib="dom.iterable" />
 // The page functions below run inside the browser.
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { runDemo, type RunningDemo } from '../src/demo/run-demo';
 /** Debian's Chromium; playwright-core drives it (no browser download). */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOTS = join(__dirname, '..', '..', 'test-results');
+const CLI = join(__dirname, '..', 'dist', 'main.js');
 
 /** The owners the page shows for billing's partitions, and the generation on its card. */
 async function billingOnPage(page: Page): Promise<{ owners: string[]; generation: number }> {
@@ -27,35 +29,32 @@ describe('the dashboard in headless Chromium', () => {
   let stateDir: string;
   let demo: RunningDemo;
   let browser: Browser;
+  let startedAt: number;
   beforeAll(async () => {
     if (!existsSync(CHROMIUM))
       throw new Error(
         `${CHROMIUM} is missing: install Debian's chromium (.ci/run does) or set CHROMIUM_PATH`,
       );
     stateDir = mkdtempSync(join(tmpdir(), 'hospital-dashboard-'));
-    const [postgres, broker, dashboard, control, checkout, billing] = await Promise.all([
-      findFreePort(),
-      findFreePort(),
-      findFreePort(),
-      findFreePort(),
-      findFreePort(),
-      findFreePortBlock(4),
-    ]);
+    const [postgres, broker, dashboard, control, checkout, billing, housekeeping, pharmacy] =
+      await Promise.all([
+        findFreePort(),
+        findFreePort(),
+        findFreePort(),
+        findFreePort(),
+        findFreePort(),
+        findFreePortBlock(4),
+        findFreePortBlock(2),
+        findFreePort(),
+      ]);
+    startedAt = Date.now();
+    // What `npm start` runs, on free ports.
     demo = await runDemo({
       stateDir,
       fresh: true,
       rate: 20,
-      replicas: { billing: 2, housekeeping: 0, pharmacy: 0 },
-      ports: {
-        postgres,
-        broker,
-        dashboard,
-        control,
-        checkout,
-        billing,
-        housekeeping: 0,
-        pharmacy: 0,
-      },
+      replicas: { billing: 2, housekeeping: 2, pharmacy: 1 },
+      ports: { postgres, broker, dashboard, control, checkout, billing, housekeeping, pharmacy },
       log: () => {},
     });
     browser = await chromium.launch({
@@ -77,6 +76,39 @@ describe('the dashboard in headless Chromium', () => {
     await demo?.stop();
     rmSync(stateDir, { recursive: true, force: true });
   }, 60_000);
+
+  it('shows checkouts flowing into all three groups within 60 s of the start', async () => {
+    const page = await browser.newPage();
+    await page.goto(demo.dashboardUrl);
+    await page.locator('#connection[data-state="live"]').waitFor();
+    // Every group has committed past offset 0 on some partition: its replicas consumed and committed.
+    await page.waitForFunction(
+      () =>
+        ['billing', 'housekeeping', 'pharmacy'].every((group) =>
+          [...document.querySelectorAll(`[data-group="${group}"] [data-committed]`)].some(
+            (cell) => Number(cell.getAttribute('data-committed')) > 0,
+          ),
+        ),
+      undefined,
+      { timeout: Math.max(1_000, startedAt + 60_000 - Date.now()) },
+    );
+    expect(Date.now() - startedAt).toBeLessThan(60_000);
+    await page.close();
+  }, 70_000);
+
+  it('answers `hospital groups describe billing` while the demo runs', () => {
+    const result = spawnSync(
+      process.execPath,
+      [CLI, 'groups', 'describe', 'billing', '--broker', demo.brokerAddress],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^group billing: Stable, generation \d+, 2 member\(s\)/m);
+    expect(result.stdout).toMatch(
+      /TOPIC\s+PARTITION\s+CURRENT-OFFSET\s+LOG-END-OFFSET\s+LAG\s+CONSUMER-ID\s+HOST\s+CLIENT-ID/,
+    );
+    expect(result.stdout.match(/^patient\.checkout\s+\d/gm)).toHaveLength(4);
+  });
 
   it('scales billing from 2 to 4 with its buttons and shows the new owners', async () => {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });

@@ -164,7 +164,7 @@ function renderControls(group, controls) {
           {},
           h('th', {}, 'replica'),
           h('th', {}, 'state'),
-          h('th', {}, 'pid'),
+          h('th', { class: 'number' }, 'pid'),
           h('th', {}, ''),
         ),
       ),
@@ -312,7 +312,7 @@ function renderGroup(group, controls) {
           ),
           h(
             'td',
-            { class: 'number' },
+            { class: 'number', 'data-committed': partition.committedOffset },
             partition.committedOffset < 0 ? '—' : count(partition.committedOffset),
           ),
           h('td', { class: 'number' }, count(partition.logEndOffset)),

@@ -77,6 +77,7 @@ function adminToken(stateDir: string): string {
 }
 
 export interface RunningDemo {
+  brokerAddress: string;
   dashboardUrl: string;
   controlUrl: string;
   adminToken: string;
@@ -183,6 +184,7 @@ export async function runDemo(options: DemoOptions): Promise<RunningDemo> {
         }),
     );
     return {
+      brokerAddress,
       dashboardUrl: broker.dashboardUrl,
       controlUrl,
       adminToken: token,
