@@ -1,8 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Acks, type ReplicasAnswer } from '@hospital/proto';
-import type { DashboardSnapshot } from '../src/http/dashboard-view';
+import { Acks, type DashboardSnapshot, type ReplicasAnswer } from '@hospital/proto';
 import { batchOf } from './support/broker-rpc';
 import { GroupDriver, settled } from './support/group-driver';
 import { ADMIN_TOKEN, startTestBroker, type TestBroker } from './support/start-test-broker';

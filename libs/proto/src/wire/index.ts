@@ -6,3 +6,4 @@ export * from './offset-metadata';
 export * from './labels';
 export * from './supervisor-api';
 export * from './admin-token';
+export * from './dashboard-api';

@@ -1,11 +1,11 @@
 import {
   GroupState,
   RebalanceTrigger,
+  type ControlsView,
   type GroupDescription,
   type TopicDescription,
 } from '@hospital/proto';
 import { buildDashboardSnapshot } from './dashboard-snapshot';
-import type { ControlsView } from './dashboard-view';
 import { RateTracker } from './rate-tracker';
 
 const noControls: ControlsView = { available: false, reason: 'no supervisor', replicas: [] };

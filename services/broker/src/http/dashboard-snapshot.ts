@@ -1,16 +1,14 @@
 import {
   groupStateLabel,
   rebalanceTriggerLabel,
+  type ControlsView,
+  type DashboardSnapshot,
   type GroupDescription,
+  type GroupView,
+  type PartitionView,
   type TopicDescription,
+  type TopicView,
 } from '@hospital/proto';
-import type {
-  ControlsView,
-  DashboardSnapshot,
-  GroupView,
-  PartitionView,
-  TopicView,
-} from './dashboard-view';
 import type { RateTracker } from './rate-tracker';
 
 export interface SnapshotInput {

@@ -3,7 +3,7 @@ import { exhaustMap, shareReplay, timer, type Observable } from 'rxjs';
 import { Broker } from '../broker';
 import { describe } from '../data/topic-admin';
 import { buildDashboardSnapshot } from './dashboard-snapshot';
-import type { ControlsView, DashboardSnapshot } from './dashboard-view';
+import type { ControlsView, DashboardSnapshot } from '@hospital/proto';
 import { RateTracker } from './rate-tracker';
 import { SupervisorClient } from './supervisor-client';
 

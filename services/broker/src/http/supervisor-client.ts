@@ -1,5 +1,4 @@
-import type { ReplicasAnswer, SupervisorError } from '@hospital/proto';
-import type { ControlsView } from './dashboard-view';
+import type { ControlsView, ReplicasAnswer, SupervisorError } from '@hospital/proto';
 
 export interface SupervisorAnswer {
   status: number;

@@ -1,6 +1,8 @@
-// The dashboard's data, as JSON: served by /api/snapshot and /api/events and
-// read by dashboard/dashboard.js (which type-checks against these types).
-import type { ReplicaView } from '@hospital/proto';
+// The broker dashboard's data, as JSON: served by the broker's admin HTTP
+// port (/api/snapshot, and /api/events as server-sent events), drawn by
+// services/broker/dashboard/dashboard.js (type-checked against these types)
+// and read by the compose smoke test.
+import type { ReplicaView } from './supervisor-api';
 
 /** What the dashboard shows, as plain JSON: one of these per update. */
 export interface DashboardSnapshot {
