@@ -21,6 +21,12 @@ if ! have hospital-standin/bookworm:base; then
     --include=ca-certificates,libstdc++6,postgresql-client-15,util-linux,procps \
     bookworm "$work/rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 ||
     { tail -30 "$work/debootstrap.log" >&2; exit 1; }
+  # Trust what this machine trusts: its local CAs (an egress proxy's, say)
+  # join Debian's bundle, so npm inside image builds reaches the registry.
+  if compgen -G '/usr/local/share/ca-certificates/*.crt' >/dev/null; then
+    cp /usr/local/share/ca-certificates/*.crt "$work/rootfs/usr/local/share/ca-certificates/"
+    chroot "$work/rootfs" update-ca-certificates >/dev/null
+  fi
   rm -rf "$work/rootfs/var/cache/apt/archives"/*.deb "$work/rootfs/var/lib/apt/lists"/*
   log "docker import hospital-standin/bookworm:base"
   tar -C "$work/rootfs" -c . | docker import - hospital-standin/bookworm:base >/dev/null

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPostgres, type StartedPostgres } from '@hospital/testing';
 import { Client } from 'pg';
-import pino from 'pino';
 import {
   applyMigrations,
   bootstrapServiceDatabases,
@@ -46,7 +45,7 @@ describe('db: schema and role bootstrap, Prisma-layout migrations', () => {
   let postgres: StartedPostgres;
   let root: string;
   beforeAll(async () => {
-    postgres = await startPostgres({ logger: pino({ level: 'silent' }) });
+    postgres = await startPostgres();
     root = mkdtempSync(join(tmpdir(), 'migrations-'));
     await bootstrapServiceDatabases(postgres.url, [billing, pharmacy, housekeeping]);
     await bootstrapServiceDatabases(postgres.url, [billing, pharmacy, housekeeping]); // idempotent

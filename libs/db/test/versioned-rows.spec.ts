@@ -1,6 +1,5 @@
 import { startPostgres, type StartedPostgres } from '@hospital/testing';
 import { Client } from 'pg';
-import pino from 'pino';
 import {
   newestPerKey,
   readConsumedOffset,
@@ -72,7 +71,7 @@ describe('db: versioned batch writes with the offset, in one statement', () => {
     writeVersionedBatch(sql, spec, events, { topic: 'orders', partition: 0, nextOffset: ++offset });
 
   beforeAll(async () => {
-    postgres = await startPostgres({ logger: pino({ level: 'silent' }) });
+    postgres = await startPostgres();
     client = new Client({ connectionString: postgres.url });
     await client.connect();
     sql = sqlClient(client);

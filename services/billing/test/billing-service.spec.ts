@@ -58,7 +58,7 @@ describe('billing service: consumes patient.checkout into schema billing', () =>
         BROKER_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
       },
     });
-    postgres = await startPostgres({ logger: pino({ level: 'silent' }) });
+    postgres = await startPostgres();
     await bootstrapServiceDatabases(postgres.url, [billingRole]);
     databaseUrl = serviceUrl(postgres.url, billingRole);
     connection = new BrokerConnection({ broker: broker.address });

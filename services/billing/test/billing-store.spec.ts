@@ -7,7 +7,6 @@ import {
 } from '@hospital/db';
 import { PatientCheckedOut } from '@hospital/proto';
 import { startPostgres, type StartedPostgres } from '@hospital/testing';
-import pino from 'pino';
 import { applyCheckouts, createBillingClient } from '../src/persistence/billing-store';
 
 const billing = { schema: 'billing', role: 'billing_svc', password: 'billing-pw' };
@@ -39,7 +38,7 @@ describe('billing store: effectively-once writes into schema billing', () => {
   let postgres: StartedPostgres;
   let prisma: ReturnType<typeof createBillingClient>;
   beforeAll(async () => {
-    postgres = await startPostgres({ logger: pino({ level: 'silent' }) });
+    postgres = await startPostgres();
     await bootstrapServiceDatabases(postgres.url, [billing]);
     const url = serviceUrl(postgres.url, billing);
     await applyMigrations(url, 'billing', join(__dirname, '..', 'prisma', 'migrations'));

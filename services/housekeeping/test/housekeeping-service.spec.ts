@@ -51,7 +51,7 @@ describe('housekeeping service: one room-turnover task per discharged bed', () =
         BROKER_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
       },
     });
-    postgres = await startPostgres({ logger: pino({ level: 'silent' }) });
+    postgres = await startPostgres();
     await bootstrapServiceDatabases(postgres.url, [role]);
     databaseUrl = serviceUrl(postgres.url, role);
     connection = new BrokerConnection({ broker: broker.address });

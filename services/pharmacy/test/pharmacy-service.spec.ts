@@ -57,7 +57,7 @@ describe('pharmacy service: one row per discharge medication in schema pharmacy'
         BROKER_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
       },
     });
-    postgres = await startPostgres({ logger: pino({ level: 'silent' }) });
+    postgres = await startPostgres();
     await bootstrapServiceDatabases(postgres.url, [pharmacyRole, billingRole]);
     databaseUrl = serviceUrl(postgres.url, pharmacyRole);
     connection = new BrokerConnection({ broker: broker.address });

@@ -12,7 +12,6 @@ import {
   type StartedPostgres,
 } from '@hospital/testing';
 import { Client } from 'pg';
-import pino from 'pino';
 import { actualRows, EXPECTED, newestVersions } from './support/expected-rows';
 import {
   caughtUp,
@@ -67,7 +66,7 @@ describe('system: checkouts flow through three consumer groups, effectively once
 
   beforeAll(async () => {
     [postgres, broker] = await Promise.all([
-      startPostgres({ logger: pino({ level: 'silent' }) }),
+      startPostgres(),
       startBroker({
         env: {
           BROKER_TOPICS: `${TOPIC}:4,${DLQ}:1`,

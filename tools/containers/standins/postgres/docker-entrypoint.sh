@@ -38,7 +38,7 @@ if [ "${1:-}" = 'postgres' ]; then
     done
     echo 'PostgreSQL init process complete; ready for start up.'
   fi
-  exec postgres -c listen_addresses='*' "$@"
+  exec postgres -c listen_addresses='*' -c unix_socket_directories=/var/run/postgresql "$@"
 fi
 
 exec "$@"
