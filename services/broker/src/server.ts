@@ -13,6 +13,7 @@ import type { BrokerConfig } from './config/broker-config';
 import { BrokerModule } from './grpc/broker.module';
 import { startAdminHttp, type RunningAdminHttp } from './http/start-admin-http';
 import { GrpcExceptionFilter } from './grpc/grpc-exception.filter';
+import { MalformedRequestGuard } from './grpc/malformed-request';
 import { PinoNestLogger } from './grpc/pino-nest-logger';
 import { BROKER_PACKAGE, BROKER_SERVICE, brokerPackageDefinition } from './grpc/service-definition';
 
@@ -80,6 +81,7 @@ export async function startBrokerServer(
     },
   );
   app.useGlobalFilters(new GrpcExceptionFilter(logger.child({ component: 'grpc' })));
+  app.useGlobalGuards(new MalformedRequestGuard());
   let http: RunningAdminHttp | undefined;
   try {
     await app.listen();
