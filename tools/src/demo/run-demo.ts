@@ -27,6 +27,8 @@ export interface DemoOptions {
   replicas: { [name in ConsumerName]: number };
   /** Defaults to DEMO_PORTS; tests pass free ones. */
   ports?: DemoPorts;
+  /** Extra environment for the consumer replicas (SESSION_TIMEOUT_MS, say). */
+  consumerEnv?: NodeJS.ProcessEnv;
   log(line: string): void;
 }
 
@@ -78,10 +80,14 @@ function adminToken(stateDir: string): string {
 
 export interface RunningDemo {
   brokerAddress: string;
+  /** The Postgres superuser's URL (the services use their own roles). */
+  databaseUrl: string;
   dashboardUrl: string;
   controlUrl: string;
   adminToken: string;
   supervisor: ReplicaSupervisor;
+  /** SIGKILLs the broker and starts it again on the same port and logs (what `hospital chaos` does). */
+  crashAndRestartBroker(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -136,6 +142,7 @@ export async function runDemo(options: DemoOptions): Promise<RunningDemo> {
               [`${name.toUpperCase()}_PORT`]: String(port),
               BROKER_ADDRESS: brokerAddress,
               CLIENT_ID: replica,
+              ...options.consumerEnv,
             },
             replica,
           ),
@@ -148,19 +155,20 @@ export async function runDemo(options: DemoOptions): Promise<RunningDemo> {
       startControlServer(replicas, { port: ports.control, adminToken: token }),
     );
     const controlUrl = control.url;
+    const launchBroker = () =>
+      startBroker({
+        dataDir: join(options.stateDir, 'broker'),
+        port: ports.broker,
+        env: {
+          BROKER_TOPICS: 'patient.checkout:4,patient.checkout.dlq:1',
+          BROKER_ADMIN_TOKEN: token,
+          BROKER_HTTP_PORT: String(ports.dashboard),
+          BROKER_CONTROL_URL: controlUrl,
+        },
+      });
     broker = await step(
       `broker on 127.0.0.1:${ports.broker}, dashboard on http://127.0.0.1:${ports.dashboard}`,
-      () =>
-        startBroker({
-          dataDir: join(options.stateDir, 'broker'),
-          port: ports.broker,
-          env: {
-            BROKER_TOPICS: 'patient.checkout:4,patient.checkout.dlq:1',
-            BROKER_ADMIN_TOKEN: token,
-            BROKER_HTTP_PORT: String(ports.dashboard),
-            BROKER_CONTROL_URL: controlUrl,
-          },
-        }),
+      launchBroker,
     );
     brokerAddress = broker.address;
     await step(
@@ -185,10 +193,15 @@ export async function runDemo(options: DemoOptions): Promise<RunningDemo> {
     );
     return {
       brokerAddress,
+      databaseUrl: adminUrl,
       dashboardUrl: broker.dashboardUrl,
       controlUrl,
       adminToken: token,
       supervisor: replicas,
+      crashAndRestartBroker: async () => {
+        await broker?.kill();
+        broker = await launchBroker();
+      },
       stop,
     };
   } catch (error) {
