@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
+import { compareChart, compareSystems } from './compare-bench';
 import { runBrokerCase, type BrokerBenchCase, type BrokerBenchResult } from './broker-bench';
 import {
   measureLatency,
@@ -238,10 +239,39 @@ async function servicesSuite(): Promise<void> {
   writeResults('services', { throughput, latency });
 }
 
+/** Our broker, Redis Streams and NATS JetStream on the same workload (those installed). */
+async function compareSuite(): Promise<void> {
+  const results = await compareSystems({
+    count: Number(process.env.BENCH_COMPARE_RECORDS ?? 100_000),
+    size: 300,
+    rate: Number(process.env.BENCH_COMPARE_RATE ?? 1_000),
+    seconds: Number(process.env.BENCH_COMPARE_SECONDS ?? 5),
+    log: (line) => console.error(line),
+  });
+  console.log(
+    '\nSide by side: 300-byte records; produce acknowledged by the server; a group consumer that acknowledges\n',
+  );
+  console.table(
+    results.map((result) => ({
+      system: result.system,
+      'produce rec/s': result.produceRecordsPerSec,
+      'consume rec/s': result.consumeRecordsPerSec,
+      'e2e p50 ms': result.latencyP50Ms,
+      'e2e p99 ms': result.latencyP99Ms,
+    })),
+  );
+  for (const result of results) console.log(`  ${result.system}: ${result.note}`);
+  writeResults('compare', results);
+  const chart = join(RESULTS_DIR, 'compare.svg');
+  writeFileSync(chart, compareChart(results));
+  console.log(`wrote ${chart}`);
+}
+
 const SUITES: { [name: string]: () => void | Promise<void> } = {
   coordinator: coordinatorSuite,
   broker: brokerSuite,
   services: servicesSuite,
+  compare: compareSuite,
 };
 
 /** `npm run bench` runs every suite; `npm run bench -- services` (or broker, coordinator) runs some. */
