@@ -28,7 +28,12 @@ export interface RecordMetadata {
 export interface ProducerOptions {
   /** How long a partition's batch may wait for more records (default 5 ms). */
   lingerMs?: number;
-  /** Send a partition's batch once it holds this many bytes (default 64 KiB). */
+  /**
+   * Send a partition's batch once it holds this many bytes (default 960 KiB,
+   * under the broker's 1 MiB batch limit). Linger keeps batches small at low
+   * rates; under load one batch per partition per round trip is the limit, and
+   * 64 KiB capped a 4-partition topic at ~9,700 records/s (bench: compare).
+   */
   batchBytes?: number;
   acks?: AcksLevel;
   retry?: RetryOptions;
@@ -100,7 +105,7 @@ export class Producer {
   ) {
     this.options = {
       lingerMs: options.lingerMs ?? 5,
-      batchBytes: options.batchBytes ?? 64 * 1024,
+      batchBytes: options.batchBytes ?? 960 * 1024,
       acks: options.acks ?? 'all',
       retry: options.retry ?? DEFAULT_RETRY,
       maxInFlight: options.maxInFlight ?? 5,
