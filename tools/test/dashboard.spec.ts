@@ -5,9 +5,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findFreePort, findFreePortBlock } from '@hospital/testing';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { runDemo, type RunningDemo } from '../src/demo/run-demo';
+import { freeDemoPorts, runDemo, type RunningDemo } from '../src/demo/run-demo';
 
 /** Debian's Chromium; playwright-core drives it (no browser download). */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -36,17 +35,7 @@ describe('the dashboard in headless Chromium', () => {
         `${CHROMIUM} is missing: install Debian's chromium (.ci/run does) or set CHROMIUM_PATH`,
       );
     stateDir = mkdtempSync(join(tmpdir(), 'hospital-dashboard-'));
-    const [postgres, broker, dashboard, control, checkout, billing, housekeeping, pharmacy] =
-      await Promise.all([
-        findFreePort(),
-        findFreePort(),
-        findFreePort(),
-        findFreePort(),
-        findFreePort(),
-        findFreePortBlock(4),
-        findFreePortBlock(2),
-        findFreePort(),
-      ]);
+    const ports = await freeDemoPorts(4);
     startedAt = Date.now();
     // What `npm start` runs, on free ports.
     demo = await runDemo({
@@ -54,7 +43,7 @@ describe('the dashboard in headless Chromium', () => {
       fresh: true,
       rate: 20,
       replicas: { billing: 2, housekeeping: 2, pharmacy: 1 },
-      ports: { postgres, broker, dashboard, control, checkout, billing, housekeeping, pharmacy },
+      ports,
       log: () => {},
     });
     browser = await chromium.launch({

@@ -12,9 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Admin, BrokerClientError, BrokerConnection } from '@hospital/broker-client';
 import { GroupState } from '@hospital/proto';
-import { findFreePort, findFreePortBlock } from '@hospital/testing';
 import { Client } from 'pg';
-import { runDemo, type RunningDemo } from '../demo/run-demo';
+import { freeDemoPorts, runDemo, type RunningDemo } from '../demo/run-demo';
 import { checkoutBody, postJson } from '../shared/checkout-requests';
 import { Random } from '../fuzz/mutate';
 
@@ -166,17 +165,7 @@ async function main(): Promise<void> {
     `seed ${SEED} (CHAOS_SEED), ${ROUNDS} rounds (CHAOS_ROUNDS), ${RATE} checkouts/s (CHAOS_RATE)`,
   );
   const stateDir = mkdtempSync(join(tmpdir(), 'hospital-chaos-'));
-  const [postgres, broker, dashboard, control, checkout, billing, housekeeping, pharmacy] =
-    await Promise.all([
-      findFreePort(),
-      findFreePort(),
-      findFreePort(),
-      findFreePort(),
-      findFreePort(),
-      findFreePortBlock(16),
-      findFreePortBlock(16),
-      findFreePortBlock(16),
-    ]);
+  const ports = await freeDemoPorts(16);
   const initial = { billing: 2, housekeeping: 2, pharmacy: 1 };
   let demo: RunningDemo | undefined;
   const load = new Load();
@@ -190,7 +179,7 @@ async function main(): Promise<void> {
       fresh: true,
       rate: 0,
       replicas: initial,
-      ports: { postgres, broker, dashboard, control, checkout, billing, housekeeping, pharmacy },
+      ports,
       // Crashes noticed within 3 s rather than 10, so rounds see their consequences.
       consumerEnv: { SESSION_TIMEOUT_MS: '3000', HEARTBEAT_INTERVAL_MS: '1000' },
       log: say,
@@ -202,7 +191,7 @@ async function main(): Promise<void> {
       adminToken: running.adminToken,
     });
     const admin = new Admin(connection, { retries: 0, initialBackoffMs: 50, maxBackoffMs: 50 });
-    load.start(`http://127.0.0.1:${checkout}`);
+    load.start(`http://127.0.0.1:${ports.checkout}`);
     const watching = watch.run(admin);
     const live = (group?: string) =>
       running.supervisor

@@ -3,6 +3,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { bootstrapServiceDatabases, serviceUrl, type ServiceDatabase } from '@hospital/db';
 import {
+  findFreePort,
+  findFreePortBlock,
   startBroker,
   startEmbeddedPostgres,
   startService,
@@ -57,6 +59,22 @@ export const DEMO_PORTS: DemoPorts = {
   housekeeping: 3200,
   pharmacy: 3300,
 };
+
+/** Free loopback ports for a demo of one's own (tests, chaos), with room for `replicas` per group. */
+export async function freeDemoPorts(replicas: number): Promise<DemoPorts> {
+  const [postgres, broker, dashboard, control, checkout, billing, housekeeping, pharmacy] =
+    await Promise.all([
+      findFreePort(),
+      findFreePort(),
+      findFreePort(),
+      findFreePort(),
+      findFreePort(),
+      findFreePortBlock(replicas),
+      findFreePortBlock(replicas),
+      findFreePortBlock(replicas),
+    ]);
+  return { postgres, broker, dashboard, control, checkout, billing, housekeeping, pharmacy };
+}
 
 /** Most replicas per group; their ports must not reach the next group's. */
 const MAX_REPLICAS = 16;
