@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
-import { compareChart, compareSystems } from './compare-bench';
+import { compareChart, compareSystems, rebalanceTimeline, timelineChart } from './compare-bench';
 import { runBrokerCase, type BrokerBenchCase, type BrokerBenchResult } from './broker-bench';
 import {
   measureLatency,
@@ -265,6 +265,12 @@ async function compareSuite(): Promise<void> {
   const chart = join(RESULTS_DIR, 'compare.svg');
   writeFileSync(chart, compareChart(results));
   console.log(`wrote ${chart}`);
+  const spans = await rebalanceTimeline();
+  console.log('\nRebalance timeline on our broker under load (ms from the start)\n');
+  console.table(spans);
+  const timeline = join(RESULTS_DIR, 'rebalance-timeline.svg');
+  writeFileSync(timeline, timelineChart(spans));
+  console.log(`wrote ${timeline}`);
 }
 
 const SUITES: { [name: string]: () => void | Promise<void> } = {
