@@ -1,8 +1,8 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Acks, type DashboardSnapshot, type ReplicasAnswer } from '@hospital/proto';
-import { batchOf } from './support/broker-rpc';
+import type { DashboardSnapshot, ReplicasAnswer } from '@hospital/proto';
+import { produceToEachPartition } from './support/broker-rpc';
 import { GroupDriver, settled } from './support/group-driver';
 import { ADMIN_TOKEN, startTestBroker, type TestBroker } from './support/start-test-broker';
 
@@ -71,22 +71,7 @@ describe('the broker admin HTTP port (dashboard, live events, controls, metrics)
   let members: GroupDriver[];
   beforeAll(async () => {
     broker = await startTestBroker({ BROKER_GROUP_INITIAL_REBALANCE_DELAY_MS: '0' });
-    for (let partition = 0; partition < 4; partition++)
-      await broker.rpc.call('produce', {
-        acks: Acks.ACKS_ALL,
-        timeoutMs: 5_000,
-        topics: [
-          {
-            name: TOPIC,
-            partitions: [
-              {
-                partition,
-                batch: batchOf(Array.from({ length: 10 }, (_, i) => ({ value: `r${i}` }))),
-              },
-            ],
-          },
-        ],
-      });
+    await produceToEachPartition(broker.rpc, TOPIC, 4, 10);
     members = ['billing-1', 'billing-2'].map(
       (clientId) =>
         new GroupDriver(broker.rpc, {

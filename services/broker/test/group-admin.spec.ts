@@ -1,11 +1,6 @@
-import {
-  Acks,
-  ErrorReason,
-  MembershipEventType,
-  type WatchMembershipResponse,
-} from '@hospital/proto';
+import { ErrorReason, MembershipEventType, type WatchMembershipResponse } from '@hospital/proto';
 import { Metadata, status } from '@grpc/grpc-js';
-import { adminMetadata, batchOf, failureOf } from './support/broker-rpc';
+import { adminMetadata, failureOf, produceToEachPartition } from './support/broker-rpc';
 import { GroupDriver, settled } from './support/group-driver';
 import { ADMIN_TOKEN, startTestBroker, type TestBroker } from './support/start-test-broker';
 
@@ -15,23 +10,7 @@ describe('group administration and prompt notice over gRPC', () => {
   let broker: TestBroker;
   beforeAll(async () => {
     broker = await startTestBroker({ BROKER_GROUP_INITIAL_REBALANCE_DELAY_MS: '0' });
-    for (let partition = 0; partition < 4; partition++) {
-      await broker.rpc.call('produce', {
-        acks: Acks.ACKS_ALL,
-        timeoutMs: 5_000,
-        topics: [
-          {
-            name: TOPIC,
-            partitions: [
-              {
-                partition,
-                batch: batchOf(Array.from({ length: 10 }, (_, i) => ({ value: `r${i}` }))),
-              },
-            ],
-          },
-        ],
-      });
-    }
+    await produceToEachPartition(broker.rpc, TOPIC, 4, 10);
   });
   afterAll(() => broker.stop());
 

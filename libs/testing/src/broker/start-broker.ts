@@ -48,12 +48,15 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
     name: 'broker',
     main: BROKER_MAIN,
     env: {
-      LOG_LEVEL: 'info',
       BROKER_HOST: '127.0.0.1',
       BROKER_PORT: String(port),
       BROKER_DATA_DIR: dataDir,
       BROKER_HTTP_PORT: '0',
       ...options.env,
+      // Readiness is the info-level "broker listening" line: never quieter than info.
+      LOG_LEVEL: ['trace', 'debug'].includes(options.env?.LOG_LEVEL ?? '')
+        ? options.env?.LOG_LEVEL
+        : 'info',
     },
     readyWhen: (line) => {
       if (!line.includes('broker listening')) return false;

@@ -1,5 +1,6 @@
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import {
+  Acks,
   BrokerClient,
   BrokerService,
   encodeRecordBatch,
@@ -69,6 +70,31 @@ export async function failureOf(
 
 export function batchOf(records: OutgoingRecord[]): RecordBatch {
   return encodeRecordBatch(records, { producerId: 'test' });
+}
+
+/** Appends `count` records ("r0", "r1", …) to each of the topic's first `partitions` partitions, acks=all. */
+export async function produceToEachPartition(
+  rpc: BrokerRpc,
+  topic: string,
+  partitions: number,
+  count: number,
+): Promise<void> {
+  for (let partition = 0; partition < partitions; partition++)
+    await rpc.call('produce', {
+      acks: Acks.ACKS_ALL,
+      timeoutMs: 5_000,
+      topics: [
+        {
+          name: topic,
+          partitions: [
+            {
+              partition,
+              batch: batchOf(Array.from({ length: count }, (_, i) => ({ value: `r${i}` }))),
+            },
+          ],
+        },
+      ],
+    });
 }
 
 export function adminMetadata(token: string): Metadata {
