@@ -82,4 +82,22 @@ describe('broker-client/Consumer against a real broker', () => {
       described.topic!.partitions.map((partition) => partition.logEndOffset),
     );
   });
+
+  it("run() rejects when the first join fails for good, with the broker's reason", async () => {
+    const consumer = consumerFor('refused-group', { sessionTimeoutMs: 1 });
+    consumer.subscribe({ topics: ['orders'] });
+    await expect(consumer.run({ eachMessage: async () => {} })).rejects.toMatchObject({
+      reasonName: 'INVALID_SESSION_TIMEOUT',
+    });
+  });
+
+  it('stop() ends a join that the broker never answers', async () => {
+    const unreachable = new BrokerConnection({ broker: '127.0.0.1:1', clientId: 'nowhere' });
+    const consumer = new Consumer(unreachable, { groupId: 'lonely', rebalanceTimeoutMs: 60_000 });
+    consumer.subscribe({ topics: ['orders'] });
+    const running = consumer.run({ eachMessage: async () => {} });
+    await consumer.stop();
+    await running;
+    unreachable.close();
+  });
 });

@@ -95,7 +95,9 @@ export function newestPerKey<T>(
  *  - a replaced parent's children are upserted, and its old children that
  *    the new version no longer has are deleted (disjoint rows, so the two
  *    parts never touch the same row);
- *  - the partition's next offset is stored.
+ *  - the partition's next offset is stored, only ever forwards: a zombie
+ *    (a member that lost the partition and has not noticed yet) writing an
+ *    older batch must not rewind the new owner's position.
  * It returns how many parents were written; the rest were redeliveries or
  * older versions.
  */
@@ -146,10 +148,11 @@ export function versionedBatchStatement(spec: {
   const at = children ? 3 : 2;
   parts.push(
     `position AS (
-      INSERT INTO ${identifier(spec.schema, 'schema')}."consumed_offset" ("topic", "partition", "next_offset")
+      INSERT INTO ${identifier(spec.schema, 'schema')}."consumed_offset" AS stored ("topic", "partition", "next_offset")
       VALUES ($${at}, $${at + 1}, $${at + 2})
       ON CONFLICT ("topic", "partition")
-      DO UPDATE SET "next_offset" = EXCLUDED."next_offset", "updated_at" = CURRENT_TIMESTAMP)`,
+      DO UPDATE SET "next_offset" = EXCLUDED."next_offset", "updated_at" = CURRENT_TIMESTAMP
+      WHERE stored."next_offset" < EXCLUDED."next_offset")`,
   );
   return `WITH ${parts.join(',\n')}\nSELECT count(*)::int AS written FROM written`;
 }

@@ -148,6 +148,27 @@ describe('db: versioned batch writes with the offset, in one statement', () => {
     expect(await readConsumedOffset(sql, 'shop', 'orders', 0)).toBe(offset);
   });
 
+  it('never moves the stored offset backwards: a zombie writing an older batch keeps its rows idempotent and the offset where it was', async () => {
+    await writeVersionedBatch(sql, ORDERS, [order('zombie-a', 1, 10n)], {
+      topic: 'orders',
+      partition: 7,
+      nextOffset: 50,
+    });
+    const late = await writeVersionedBatch(sql, ORDERS, [order('zombie-a', 1, 10n)], {
+      topic: 'orders',
+      partition: 7,
+      nextOffset: 20,
+    });
+    expect(late.written).toBe(0);
+    expect(await readConsumedOffset(sql, 'shop', 'orders', 7)).toBe(50);
+    await writeVersionedBatch(sql, ORDERS, [order('zombie-b', 1, 10n)], {
+      topic: 'orders',
+      partition: 7,
+      nextOffset: 51,
+    });
+    expect(await readConsumedOffset(sql, 'shop', 'orders', 7)).toBe(51);
+  });
+
   it('ends a batch with duplicates and out-of-order versions in the newest one', async () => {
     await expect(
       write(ORDERS, [

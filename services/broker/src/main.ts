@@ -15,6 +15,7 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = pino({ name: 'broker', level: config.logLevel });
+  exitOnBug(logger);
   const running = await startBrokerServer(config, logger);
   const stop = (signal: string) => {
     logger.info({ signal }, 'shutting down: finishing calls, flushing logs');
@@ -28,6 +29,27 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+}
+
+/**
+ * An unhandled rejection or uncaught exception is a bug of the broker: some
+ * in-memory state (a group, a partition's write position) may be half-changed.
+ * Carrying on could acknowledge or assign on top of it, so the broker logs it
+ * as a bug with its stack and exits with 70 (EX_SOFTWARE). What was
+ * acknowledged is on disk: a restart (the demo's supervisor, compose's
+ * restart policy) re-validates the logs and replays __consumer_offsets, and
+ * members rejoin.
+ */
+function exitOnBug(logger: pino.Logger): void {
+  const die = (kind: string) => (error: unknown) => {
+    logger.fatal(
+      { err: error, bug: true, kind },
+      `broker bug: ${kind}; exiting so a restart recovers from disk`,
+    );
+    process.exit(70);
+  };
+  process.on('unhandledRejection', die('unhandled rejection'));
+  process.on('uncaughtException', die('uncaught exception'));
 }
 
 main().catch((error: unknown) => {

@@ -195,26 +195,42 @@ export class Consumer {
     this.topics = [...new Set([...this.topics, ...topics])];
   }
 
-  /** Starts consuming; resolves once the first assignment is in place. */
+  /**
+   * Starts consuming; resolves once the first assignment is in place, and
+   * rejects if the member fails for good before that (a session timeout the
+   * broker refuses, an inconsistent protocol, a fenced instance), so a
+   * service never reports a healthy start it did not make.
+   */
   async run(options: RunOptions): Promise<void> {
     if (!options.eachMessage && !options.eachBatch)
       throw new Error('run() needs eachMessage or eachBatch');
     if (this.topics.length === 0) throw new Error('subscribe() to at least one topic before run()');
     this.running = true;
-    let joined!: () => void;
-    const firstJoin = new Promise<void>((resolve) => (joined = resolve));
-    const off = this.events.on('consumer.group.join', () => {
-      off();
-      joined();
+    const started = new Promise<void>((resolve, reject) => {
+      const offJoin = this.events.on('consumer.group.join', () => {
+        done();
+        resolve();
+      });
+      const offCrash = this.events.on('consumer.crash', ({ error, restart }) => {
+        if (restart) return;
+        done();
+        reject(error);
+      });
+      const done = () => {
+        offJoin();
+        offCrash();
+      };
     });
     if (this.options.commitMode === 'auto') {
       this.autoCommitTimer = setInterval(
+        // A failed interval commit is retried at the next tick, as Kafka's auto-commit does.
         () => void this.commitProcessed().catch(() => {}),
         this.options.autoCommitIntervalMs,
       );
     }
     this.loop = this.mainLoop(options).catch((error: unknown) => this.crash(toClientError(error)));
-    await Promise.race([firstJoin, this.loop]);
+    // The loop also ends without a join when stop() comes first: then run() simply resolves.
+    await Promise.race([started, this.loop]);
   }
 
   /** Tells the loop to rejoin as soon as the current batch is done (eager) or alongside it (cooperative). */
@@ -606,6 +622,8 @@ export class Consumer {
     if (!this.running) return;
     this.running = false;
     clearInterval(this.autoCommitTimer);
+    // A join held by the broker, or retried while it is away, ends now.
+    this.membership.close();
     this.fetchAbort?.abort();
     this.wake?.();
     await this.loop?.catch(() => {});

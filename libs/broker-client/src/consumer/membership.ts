@@ -1,3 +1,4 @@
+import { status } from '@grpc/grpc-js';
 import {
   ConsumerAssignment,
   ConsumerSubscription,
@@ -8,7 +9,7 @@ import {
 } from '@hospital/proto';
 import type { BrokerConnection } from '../connection/broker-connection';
 import { BrokerClientError } from '../errors';
-import { withRetry, type RetryOptions } from '../retry';
+import { delay, withRetry, type RetryOptions } from '../retry';
 import type { Assignor, MemberSubscription } from './assignors';
 import { toTopicPartitions } from './topic-partition';
 
@@ -39,7 +40,10 @@ export class GroupMembership {
   memberId = '';
   generationId = -1;
   private heartbeatTimer: NodeJS.Timeout | undefined;
+  private heartbeatInFlight = false;
   private watch: { cancel(): void } | undefined;
+  /** Aborted by close(): a join in progress stops retrying and its held call is cancelled. */
+  private readonly closing = new AbortController();
 
   constructor(
     private readonly connection: BrokerConnection,
@@ -52,7 +56,15 @@ export class GroupMembership {
   /** Joins (or rejoins) and syncs; returns this member's share of the new generation. */
   async join(topics: string[], owned: TopicPartitions[], reason: string): Promise<JoinResult> {
     this.stopHeartbeats();
+    const { signal } = this.closing;
     for (;;) {
+      if (signal.aborted)
+        throw new BrokerClientError(
+          `group ${this.options.groupId}: the consumer stopped while joining`,
+          ErrorReason.ERROR_REASON_UNSPECIFIED,
+          status.CANCELLED,
+          false,
+        );
       let joined: JoinGroupResponse;
       try {
         joined = await this.connection.call(
@@ -71,7 +83,7 @@ export class GroupMembership {
             clientId: this.connection.clientId,
             reason,
           },
-          { timeoutMs: this.options.rebalanceTimeoutMs + 10_000 },
+          { timeoutMs: this.options.rebalanceTimeoutMs + 10_000, signal },
         );
         this.memberId = joined.memberId;
         const assignments = joined.leader === joined.memberId ? await this.assign(joined) : [];
@@ -86,7 +98,7 @@ export class GroupMembership {
             protocolName: joined.protocolName,
             assignments,
           },
-          { timeoutMs: this.options.rebalanceTimeoutMs + 10_000 },
+          { timeoutMs: this.options.rebalanceTimeoutMs + 10_000, signal },
         );
         this.generationId = joined.generationId;
         this.startHeartbeats();
@@ -113,8 +125,7 @@ export class GroupMembership {
           !error.retriable
         )
           throw error;
-        else if (error.retriable)
-          await new Promise((resolve) => setTimeout(resolve, this.options.retry.initialBackoffMs));
+        else if (error.retriable) await delay(this.options.retry.initialBackoffMs, signal);
       }
     }
   }
@@ -199,6 +210,9 @@ export class GroupMembership {
   }
 
   private async heartbeat(): Promise<void> {
+    // One heartbeat at a time: a slow broker must not pile calls up behind each other.
+    if (this.heartbeatInFlight) return;
+    this.heartbeatInFlight = true;
     try {
       await this.connection.call('heartbeat', {
         groupId: this.options.groupId,
@@ -222,7 +236,14 @@ export class GroupMembership {
         this.onRejoinNeeded(error.message);
       }
       // Network errors: keep heartbeating; the session timeout decides.
+    } finally {
+      this.heartbeatInFlight = false;
     }
+  }
+
+  /** The consumer is stopping: no more joins. */
+  close(): void {
+    this.closing.abort();
   }
 
   /** Commits `next offset to read` per partition key, as this member of this generation. */

@@ -7,24 +7,20 @@ import {
 } from '@hospital/proto';
 import { BrokerError } from '../errors/broker-error';
 import { assertTransition } from './group-state';
+import type { HeldResponse } from './held-response';
 
 export interface Protocol {
   name: string;
   metadata: Buffer;
 }
 
-export interface MemberPromise<T> {
-  resolve(value: T): void;
-  reject(error: BrokerError): void;
-}
-
 /** One member of a classic group, as the coordinator tracks it. */
 export class GroupMember {
   assignment: Buffer = Buffer.alloc(0);
   /** Set while the member's JoinGroup is held open. */
-  awaitingJoin: MemberPromise<JoinGroupResponse> | undefined;
+  awaitingJoin: HeldResponse<JoinGroupResponse> | undefined;
   /** Set while the member's SyncGroup is held open. */
-  awaitingSync: MemberPromise<Buffer> | undefined;
+  awaitingSync: HeldResponse<Buffer> | undefined;
   lastHeartbeatMs: number;
   /** Joined in the current rebalance for the first time. */
   isNew = true;

@@ -28,7 +28,11 @@ const subscription = (...topics: string[]) =>
     }).finish(),
   );
 
-function harness(overrides: Partial<CoordinatorConfig> = {}) {
+function harness(
+  overrides: Partial<CoordinatorConfig> = {},
+  /** Runs before each store completes; a test that returns a pending promise holds the write. */
+  beforeStore: () => Promise<void> = async () => {},
+) {
   const clock = new ManualClock();
   const stored: { generation: number; state: GroupState; members: number }[] = [];
   const coordinator = new GroupCoordinator(
@@ -41,12 +45,14 @@ function harness(overrides: Partial<CoordinatorConfig> = {}) {
     },
     clock,
     {
-      storeGroup: async (group: ClassicGroup) =>
-        void stored.push({
+      storeGroup: async (group: ClassicGroup) => {
+        await beforeStore();
+        stored.push({
           generation: group.generationId,
           state: group.state,
           members: group.members.size,
-        }),
+        });
+      },
     },
     pino({ level: 'silent' }),
   );
@@ -336,6 +342,99 @@ describe('broker/coordinator/GroupCoordinator', () => {
       );
       t.clock.advance(SESSION + 1);
       expect(await rejectionOf(t.rejoin(pending, 'late'))).toBe(ErrorReason.UNKNOWN_MEMBER_ID);
+    });
+  });
+
+  describe("a join while the leader's assignment is being stored", () => {
+    it('answers the held SyncGroups REBALANCE_IN_PROGRESS, leaves no rejection unobserved, and the next generation completes', async () => {
+      const unobserved: unknown[] = [];
+      const onUnhandled = (reason: unknown) => unobserved.push(reason);
+      process.on('unhandledRejection', onUnhandled);
+      try {
+        let releaseStore = () => {};
+        let holdStore = false;
+        const t = harness({}, () =>
+          holdStore ? new Promise<void>((resolve) => (releaseStore = resolve)) : Promise.resolve(),
+        );
+        const first = await t.stableSingle();
+        const second = await t.join('c2');
+        const [leaderJoin, followerJoin] = await Promise.all([
+          t.rejoin(first.memberId, 'c1'),
+          second.joined,
+        ]);
+        const generation = leaderJoin.generationId;
+        const followerSync = t.sync(second.memberId, generation);
+        holdStore = true;
+        const leaderSync = t.sync(first.memberId, generation, [
+          { memberId: first.memberId, assignment: Buffer.from('a') },
+          { memberId: second.memberId, assignment: Buffer.from('b') },
+        ]);
+        await settle();
+        // A third member joins while the assignment write is in flight.
+        const third = await t.join('c3');
+        expect(t.group().state).toBe(GroupState.GROUP_STATE_PREPARING_REBALANCE);
+        expect(await rejectionOf(leaderSync)).toBe(ErrorReason.REBALANCE_IN_PROGRESS);
+        expect(await rejectionOf(followerSync)).toBe(ErrorReason.REBALANCE_IN_PROGRESS);
+        holdStore = false;
+        releaseStore();
+        await settle();
+        // The late write changes nothing: the group stays in the new rebalance.
+        expect(t.group().state).toBe(GroupState.GROUP_STATE_PREPARING_REBALANCE);
+        const rejoined = await Promise.all([
+          t.rejoin(first.memberId, 'c1'),
+          t.rejoin(second.memberId, 'c2'),
+          third.joined,
+        ]);
+        expect(rejoined.map((response) => response.generationId)).toEqual([
+          generation + 1,
+          generation + 1,
+          generation + 1,
+        ]);
+        expect(followerJoin.generationId).toBe(generation);
+        await settle();
+        expect(unobserved).toEqual([]);
+      } finally {
+        process.off('unhandledRejection', onUnhandled);
+      }
+    });
+
+    it('answers the leader REBALANCE_IN_PROGRESS when the join arrives before its SyncGroup awaits anything', async () => {
+      const unobserved: unknown[] = [];
+      const onUnhandled = (reason: unknown) => unobserved.push(reason);
+      process.on('unhandledRejection', onUnhandled);
+      try {
+        let holdStore = false;
+        const t = harness({}, () => (holdStore ? new Promise<void>(() => {}) : Promise.resolve()));
+        const first = await t.join('c1');
+        const leaderJoin = await first.joined;
+        holdStore = true;
+        const leaderSync = t.sync(first.memberId, leaderJoin.generationId, [
+          { memberId: first.memberId, assignment: Buffer.from('a') },
+        ]);
+        // No settle: the join lands in the same turn as the SyncGroup.
+        const memberId = await memberIdRequired(
+          t.coordinator.joinGroup(
+            {
+              groupId: GROUP,
+              sessionTimeoutMs: SESSION,
+              rebalanceTimeoutMs: REBALANCE,
+              memberId: '',
+              groupInstanceId: undefined,
+              protocolType: 'consumer',
+              protocols: [{ name: 'range', metadata: subscription('patient.checkout') }],
+              clientId: 'c2',
+              reason: '',
+            },
+            'h',
+          ),
+        );
+        void t.rejoin(memberId, 'c2').catch(() => undefined);
+        expect(await rejectionOf(leaderSync)).toBe(ErrorReason.REBALANCE_IN_PROGRESS);
+        await settle();
+        expect(unobserved).toEqual([]);
+      } finally {
+        process.off('unhandledRejection', onUnhandled);
+      }
     });
   });
 

@@ -16,6 +16,7 @@ import {
 import type { Logger } from 'pino';
 import { BrokerError, invalidField } from '../errors/broker-error';
 import { ClassicGroup, GroupMember, type Protocol } from './classic-group';
+import { HeldResponse } from './held-response';
 import { stateName } from './group-state';
 import type { CoordinatorClock } from './timer';
 
@@ -284,11 +285,10 @@ export class GroupCoordinator {
         'superseded by a newer JoinGroup of the same member',
       ),
     );
-    const joined = new Promise<JoinGroupResponse>(
-      (resolve, reject) => (member.awaitingJoin = { resolve, reject }),
-    );
+    const joined = new HeldResponse<JoinGroupResponse>();
+    member.awaitingJoin = joined;
     if (tryComplete) this.maybeCompleteJoin(group);
-    return joined;
+    return joined.promise;
   }
 
   // ---- Rebalance phases ------------------------------------------------
@@ -498,11 +498,14 @@ export class GroupCoordinator {
             'superseded by a newer SyncGroup of the same member',
           ),
         );
-        const synced = new Promise<Buffer>(
-          (resolve, reject) => (member.awaitingSync = { resolve, reject }),
-        );
-        if (member.memberId === group.leaderId) await this.applyLeaderAssignment(group, request);
-        return answer(await synced);
+        const synced = new HeldResponse<Buffer>();
+        member.awaitingSync = synced;
+        // The leader's answer, like every follower's, comes through its held
+        // response: a rebalance that starts while the assignment is being
+        // stored fails it with REBALANCE_IN_PROGRESS, and the late write
+        // then finds a newer rebalance and changes nothing.
+        if (member.memberId === group.leaderId) this.applyLeaderAssignment(group, request);
+        return answer(await synced.promise);
       }
       default:
         throw new BrokerError(
@@ -513,10 +516,7 @@ export class GroupCoordinator {
   }
 
   /** The leader's assignment: stored durably, then the group is Stable and every held SyncGroup is answered. */
-  private async applyLeaderAssignment(
-    group: ClassicGroup,
-    request: SyncGroupRequest,
-  ): Promise<void> {
+  private applyLeaderAssignment(group: ClassicGroup, request: SyncGroupRequest): void {
     const given = new Map(
       request.assignments.map((assignment) => [
         assignment.memberId,
@@ -526,27 +526,29 @@ export class GroupCoordinator {
     for (const member of group.members.values())
       member.assignment = given.get(member.memberId) ?? Buffer.alloc(0);
     const generation = group.generationId;
-    try {
-      await this.persistence.storeGroup(group);
-    } catch (error) {
-      this.logger.error(
-        { err: error, group: group.groupId },
-        'storing the assignment failed; rebalancing',
-      );
-      if (
-        group.is(GroupState.GROUP_STATE_COMPLETING_REBALANCE) &&
-        group.generationId === generation
-      ) {
-        this.prepareRebalance(
-          group,
-          RebalanceTrigger.REBALANCE_TRIGGER_METADATA_CHANGED,
-          'the assignment could not be stored',
+    const stillCompleting = () =>
+      group.is(GroupState.GROUP_STATE_COMPLETING_REBALANCE) && group.generationId === generation;
+    void this.persistence.storeGroup(group).then(
+      () => {
+        if (stillCompleting()) this.completeSync(group);
+      },
+      (error: unknown) => {
+        this.logger.error(
+          { err: error, group: group.groupId },
+          'storing the assignment failed; rebalancing',
         );
-      }
-      return;
-    }
-    if (!group.is(GroupState.GROUP_STATE_COMPLETING_REBALANCE) || group.generationId !== generation)
-      return;
+        if (stillCompleting()) {
+          this.prepareRebalance(
+            group,
+            RebalanceTrigger.REBALANCE_TRIGGER_METADATA_CHANGED,
+            'the assignment could not be stored',
+          );
+        }
+      },
+    );
+  }
+
+  private completeSync(group: ClassicGroup): void {
     const now = this.clock.now();
     this.clock.cancel(syncKey(group));
     group.transitionTo(GroupState.GROUP_STATE_STABLE, now);
@@ -557,7 +559,7 @@ export class GroupCoordinator {
       member.awaitingSync = undefined;
     }
     this.logger.info(
-      { group: group.groupId, generation, members: group.members.size },
+      { group: group.groupId, generation: group.generationId, members: group.members.size },
       'group is stable',
     );
   }
