@@ -1,3 +1,4 @@
+import { byCodeUnits } from '@hospital/proto';
 import type { ReplicaState, ReplicaView } from '@hospital/proto';
 
 /** A started replica process, as the supervisor needs it. */
@@ -61,7 +62,7 @@ export class ReplicaSupervisor {
 
   list(): ReplicaView[] {
     return [...this.replicas.values()]
-      .sort((a, b) => a.group.name.localeCompare(b.group.name) || a.index - b.index)
+      .sort((a, b) => byCodeUnits(a.group.name, b.group.name) || a.index - b.index)
       .map((replica) => ({
         name: replica.name,
         group: replica.group.name,

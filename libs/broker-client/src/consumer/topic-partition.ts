@@ -1,3 +1,4 @@
+import { byCodeUnits } from '@hospital/proto';
 import type { TopicPartitions } from '@hospital/proto';
 
 export interface TopicPartition {
@@ -19,7 +20,7 @@ export function toTopicPartitions(keys: Iterable<string>): TopicPartitions[] {
     byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition]);
   }
   return [...byTopic]
-    .sort(([a], [b]) => a.localeCompare(b))
+    .sort(([a], [b]) => byCodeUnits(a, b))
     .map(([topic, partitions]) => ({ topic, partitions: partitions.sort((a, b) => a - b) }));
 }
 

@@ -7,3 +7,4 @@ export * from './labels';
 export * from './supervisor-api';
 export * from './admin-token';
 export * from './dashboard-api';
+export * from './code-unit-order';

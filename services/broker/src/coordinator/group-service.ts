@@ -16,6 +16,7 @@ import {
   type ResetOffsetsResponse,
   type TopicPartitions,
   ConsumerSubscription,
+  byCodeUnits,
 } from '@hospital/proto';
 import type { Logger } from 'pino';
 import { BrokerError, invalidField } from '../errors/broker-error';
@@ -174,7 +175,7 @@ export class GroupService {
     return {
       groups: [...this.coordinator.groups.values()]
         .filter((group) => request.states.length === 0 || request.states.includes(group.state))
-        .sort((a, b) => a.groupId.localeCompare(b.groupId))
+        .sort((a, b) => byCodeUnits(a.groupId, b.groupId))
         .map((group) => ({
           groupId: group.groupId,
           protocolType: group.protocolType,
@@ -196,7 +197,7 @@ export class GroupService {
   /** Every group, described, in group id order. */
   describeAll(): GroupDescription[] {
     return [...this.coordinator.groups.values()]
-      .sort((a, b) => a.groupId.localeCompare(b.groupId))
+      .sort((a, b) => byCodeUnits(a.groupId, b.groupId))
       .map((group) => this.describe(group));
   }
 

@@ -1,3 +1,4 @@
+import { byCodeUnits } from '@hospital/proto';
 import type { internal } from '@hospital/proto';
 
 export interface CommittedOffset {
@@ -37,7 +38,7 @@ export class OffsetStore {
   /** Every committed offset of a group, sorted by topic and partition. */
   all(groupId: string): (CommittedOffset & { topic: string; partition: number })[] {
     return [...(this.byGroup.get(groupId)?.values() ?? [])].sort(
-      (a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition,
+      (a, b) => byCodeUnits(a.topic, b.topic) || a.partition - b.partition,
     );
   }
 

@@ -8,7 +8,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { CleanupPolicy, ErrorReason } from '@hospital/proto';
+import { CleanupPolicy, ErrorReason, byCodeUnits } from '@hospital/proto';
 import type { Logger } from 'pino';
 import { BrokerError, invalidField } from '../errors/broker-error';
 import { PartitionLog, type PartitionLogConfig } from './partition-log';
@@ -230,7 +230,7 @@ export class TopicStore {
   }
 
   list(): Topic[] {
-    return [...this.topics.values()].sort((a, b) => a.name.localeCompare(b.name));
+    return [...this.topics.values()].sort((a, b) => byCodeUnits(a.name, b.name));
   }
 
   allPartitions(): PartitionLog[] {

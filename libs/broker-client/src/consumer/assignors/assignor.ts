@@ -1,3 +1,4 @@
+import { byCodeUnits } from '@hospital/proto';
 import type { TopicPartitions } from '@hospital/proto';
 
 /** What a member told the group about itself, decoded from its JoinGroup metadata. */
@@ -43,7 +44,7 @@ export function toAssignment(
     assignment.set(
       memberId,
       [...byTopic.entries()]
-        .sort(([a], [b]) => a.localeCompare(b))
+        .sort(([a], [b]) => byCodeUnits(a, b))
         .map(([topic, partitions]) => ({ topic, partitions: partitions.sort((a, b) => a - b) })),
     );
   }
@@ -51,4 +52,4 @@ export function toAssignment(
 }
 
 export const sortedMembers = (members: readonly MemberSubscription[]) =>
-  [...members].sort((a, b) => a.memberId.localeCompare(b.memberId));
+  [...members].sort((a, b) => byCodeUnits(a.memberId, b.memberId));

@@ -1,3 +1,4 @@
+import { byCodeUnits } from '@hospital/proto';
 import fc from 'fast-check';
 import type { Assignment, Assignor, MemberSubscription } from './assignor';
 import { CooperativeStickyAssignor } from './cooperative-sticky';
@@ -70,7 +71,7 @@ function subscribedPartitions({ members, partitionsPerTopic }: Scenario): string
 /** Valid previous owner per partition, as the sticky assignors read it. */
 function validPreviousOwners({ members, partitionsPerTopic }: Scenario): Map<string, string> {
   const best = new Map<string, { memberId: string; generation: number }>();
-  for (const member of [...members].sort((a, b) => a.memberId.localeCompare(b.memberId))) {
+  for (const member of [...members].sort((a, b) => byCodeUnits(a.memberId, b.memberId))) {
     for (const { topic, partitions } of member.ownedPartitions) {
       if (!member.topics.includes(topic)) continue;
       for (const partition of partitions) {
@@ -268,6 +269,30 @@ describe('broker-client/consumer/assignors', () => {
           (member) => assignment.get(member.memberId)?.flatMap((topic) => topic.partitions) ?? [],
         ),
       ).toEqual(expected);
+    });
+  });
+
+  describe('member order is Java String.compareTo, as in Kafka, whatever the locale', () => {
+    const members = ['a', 'B'].map((memberId) => ({
+      memberId,
+      topics: ['t'],
+      ownedPartitions: [],
+      generationId: -1,
+    }));
+    const shares = (assignor: Assignor) => {
+      const assignment = assignor.assign(members, new Map([['t', 3]]));
+      return Object.fromEntries(
+        members.map((member) => [
+          member.memberId,
+          assignment.get(member.memberId)?.flatMap((topic) => topic.partitions) ?? [],
+        ]),
+      );
+    };
+    it('range gives "B" (0x42) the first and larger share before "a" (0x61)', () => {
+      expect(shares(new RangeAssignor())).toEqual({ B: [0, 1], a: [2] });
+    });
+    it('round-robin starts with "B"', () => {
+      expect(shares(new RoundRobinAssignor())).toEqual({ B: [0, 2], a: [1] });
     });
   });
 });

@@ -1,3 +1,4 @@
+import { byCodeUnits } from '@hospital/proto';
 import {
   sortedMembers,
   toAssignment,
@@ -20,7 +21,7 @@ export class RangeAssignor implements Assignor {
     partitionsPerTopic: ReadonlyMap<string, number>,
   ): Assignment {
     const owned = new Map<string, [string, number][]>();
-    for (const [topic, count] of [...partitionsPerTopic].sort(([a], [b]) => a.localeCompare(b))) {
+    for (const [topic, count] of [...partitionsPerTopic].sort(([a], [b]) => byCodeUnits(a, b))) {
       const subscribers = sortedMembers(members).filter((member) => member.topics.includes(topic));
       if (subscribers.length === 0) continue;
       const base = Math.floor(count / subscribers.length);

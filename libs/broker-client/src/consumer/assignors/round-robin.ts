@@ -1,3 +1,4 @@
+import { byCodeUnits } from '@hospital/proto';
 import {
   sortedMembers,
   toAssignment,
@@ -22,7 +23,7 @@ export class RoundRobinAssignor implements Assignor {
     const ordered = sortedMembers(members);
     const owned = new Map<string, [string, number][]>();
     let cursor = 0;
-    for (const [topic, count] of [...partitionsPerTopic].sort(([a], [b]) => a.localeCompare(b))) {
+    for (const [topic, count] of [...partitionsPerTopic].sort(([a], [b]) => byCodeUnits(a, b))) {
       if (!ordered.some((member) => member.topics.includes(topic))) continue;
       for (let partition = 0; partition < count; partition++) {
         while (!ordered[cursor % ordered.length].topics.includes(topic)) cursor++;

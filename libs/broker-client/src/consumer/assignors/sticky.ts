@@ -1,3 +1,4 @@
+import { byCodeUnits } from '@hospital/proto';
 import {
   sortedMembers,
   toAssignment,
@@ -44,7 +45,7 @@ export function stickyAssign(
 ): Map<string, Partition[]> {
   const ordered = sortedMembers(members);
   const all: Partition[] = [];
-  for (const [topic, count] of [...partitionsPerTopic].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [topic, count] of [...partitionsPerTopic].sort(([a], [b]) => byCodeUnits(a, b))) {
     if (!ordered.some((member) => member.topics.includes(topic))) continue;
     for (let partition = 0; partition < count; partition++) all.push([topic, partition]);
   }
@@ -68,7 +69,7 @@ export function stickyAssign(
   };
 
   // New and orphaned partitions go to the subscribed member with the fewest.
-  unassigned.sort((a, b) => a[0].localeCompare(b[0]) || a[1] - b[1]);
+  unassigned.sort((a, b) => byCodeUnits(a[0], b[0]) || a[1] - b[1]);
   for (const partition of unassigned) {
     const member = fewest(partition[0]);
     if (member) (current.get(member.memberId) as Partition[]).push(partition);
@@ -79,12 +80,12 @@ export function stickyAssign(
   // A balanced input moves nothing, so the result is stable round to round.
   for (;;) {
     const givers = [...ordered].sort(
-      (a, b) => count(b.memberId) - count(a.memberId) || a.memberId.localeCompare(b.memberId),
+      (a, b) => count(b.memberId) - count(a.memberId) || byCodeUnits(a.memberId, b.memberId),
     );
     let moved = false;
     for (const giver of givers) {
       const owned = current.get(giver.memberId) as Partition[];
-      owned.sort((a, b) => a[0].localeCompare(b[0]) || a[1] - b[1]);
+      owned.sort((a, b) => byCodeUnits(a[0], b[0]) || a[1] - b[1]);
       for (let index = owned.length - 1; index >= 0 && !moved; index--) {
         const receiver = fewest(owned[index][0]);
         if (receiver && count(receiver.memberId) <= owned.length - 2) {
