@@ -45,7 +45,7 @@ export class Broker {
       this.store.allPartitions(),
     );
     this.data = new DataPlane(this.store, this.groupCommit, config, now);
-    this.topics = new TopicAdmin(this.store);
+    this.topics = new TopicAdmin(this.store, config.maxBatchBytes);
     const coordinatorLogger = logger.child({ component: 'coordinator' });
     this.coordinator = new GroupCoordinator(
       {

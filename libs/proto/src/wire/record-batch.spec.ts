@@ -1,5 +1,13 @@
 import { RecordBatch } from '../generated/hospital/broker/v1/records';
-import { decodeRecordBatch, encodeRecordBatch, isBatchIntact } from './record-batch';
+import fc from 'fast-check';
+import {
+  batchOverheadUpperBound,
+  decodeRecordBatch,
+  encodeRecordBatch,
+  isBatchIntact,
+  recordSizeUpperBound,
+  type OutgoingRecord,
+} from './record-batch';
 
 describe('proto/wire/record-batch', () => {
   const now = 1_763_700_000_000;
@@ -48,5 +56,26 @@ describe('proto/wire/record-batch', () => {
 
   it('refuses an empty batch', () => {
     expect(() => encodeRecordBatch([])).toThrow(RangeError);
+  });
+
+  it('bounds a batch\'s encoded size from above by its records\' sizes, headers included, within 40 bytes a record', () => {
+    const text = fc.string({ unit: 'grapheme', maxLength: 300 });
+    const record: fc.Arbitrary<OutgoingRecord> = fc.record({
+      key: fc.option(text, { nil: null }),
+      value: fc.oneof(text, fc.uint8Array({ maxLength: 2_000 })),
+      headers: fc.dictionary(text, text, { maxKeys: 4 }),
+      timestamp: fc.integer({ min: now - 86_400_000, max: now + 86_400_000 }),
+    });
+    fc.assert(
+      fc.property(fc.array(record, { minLength: 1, maxLength: 40 }), text, (records, producerId) => {
+        const encoded = RecordBatch.encode(encodeRecordBatch(records, { producerId, now })).finish();
+        const bound =
+          batchOverheadUpperBound(producerId) +
+          records.reduce((sum, one) => sum + recordSizeUpperBound(one), 0);
+        expect(encoded.length).toBeLessThanOrEqual(bound);
+        expect(bound - encoded.length).toBeLessThanOrEqual(70 + 40 * records.length);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -59,6 +59,42 @@ export function encodeRecordBatch(
   };
 }
 
+const varintBytes = (value: number): number => {
+  let bytes = 1;
+  while (value >= 0x80) {
+    value = Math.floor(value / 0x80);
+    bytes++;
+  }
+  return bytes;
+};
+const byteLength = (data: Uint8Array | string): number =>
+  typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : data.byteLength;
+/** Tag, length prefix and payload of a length-delimited field. */
+const delimited = (length: number): number => 1 + varintBytes(length) + length;
+
+/**
+ * The most bytes `record` adds to an encoded batch: exact for key, value and
+ * headers, and the widest varints for its offset and timestamp deltas (which
+ * depend on its place in the batch). A producer that sums these never builds
+ * a batch over the broker's limit.
+ */
+export function recordSizeUpperBound(record: OutgoingRecord): number {
+  let body = 1 + 5 + 1 + 10; // offset_delta (int32) and timestamp_delta (int64), widest
+  if (record.key != null) body += delimited(byteLength(record.key));
+  if (record.value != null) body += delimited(byteLength(record.value));
+  for (const [key, value] of Object.entries(record.headers ?? {}))
+    body += delimited(delimited(byteLength(key)) + delimited(byteLength(value)));
+  return delimited(body);
+}
+
+/**
+ * The most bytes a batch adds around its records: the header fields, the
+ * producer id and the `records` field's tag and length prefix.
+ */
+export function batchOverheadUpperBound(producerId: string): number {
+  return 11 + 6 + 11 + 11 + 5 + 11 + delimited(byteLength(producerId)) + 2 + 5;
+}
+
 /** True when the batch's records still match the producer's checksum. */
 export function isBatchIntact(batch: RecordBatch): boolean {
   return crc32c(batch.records) === batch.crc >>> 0;

@@ -13,11 +13,15 @@ import type { Topic, TopicStore } from '../storage/topic-store';
 
 /** The topic RPCs, translated between protobuf messages and the topic store. */
 export class TopicAdmin {
-  constructor(private readonly store: TopicStore) {}
+  constructor(
+    private readonly store: TopicStore,
+    /** The largest record batch a Produce may carry, told to producers in every description. */
+    private readonly maxBatchBytes: number,
+  ) {}
 
   createTopic(request: CreateTopicRequest): CreateTopicResponse {
     const settings = this.store.resolveSettings(request.config ?? {});
-    return { topic: describe(this.store.create(request.name, request.partitions, settings)) };
+    return { topic: this.describe(this.store.create(request.name, request.partitions, settings)) };
   }
 
   /** Creates a topic unless it exists (used at start for the configured topics). */
@@ -27,7 +31,9 @@ export class TopicAdmin {
   }
 
   createPartitions(request: CreatePartitionsRequest): CreatePartitionsResponse {
-    return { topic: describe(this.store.addPartitions(request.name, request.totalPartitions)) };
+    return {
+      topic: this.describe(this.store.addPartitions(request.name, request.totalPartitions)),
+    };
   }
 
   deleteTopic(name: string): void {
@@ -48,21 +54,23 @@ export class TopicAdmin {
   }
 
   describeTopic(request: DescribeTopicRequest): DescribeTopicResponse {
-    return { topic: describe(this.store.get(request.name)) };
+    return { topic: this.describe(this.store.get(request.name)) };
   }
-}
 
-export function describe(topic: Topic): TopicDescription {
-  return {
-    name: topic.name,
-    internal: topic.internal,
-    config: { ...topic.settings },
-    partitions: topic.partitions.map((log, partition) => ({
-      partition,
-      logStartOffset: log.logStartOffset,
-      logEndOffset: log.logEndOffset,
-      sizeBytes: log.sizeBytes,
-      segmentCount: log.segmentCount,
-    })),
-  };
+  /** A topic as DescribeTopic, the dashboard and /metrics show it. */
+  describe(topic: Topic): TopicDescription {
+    return {
+      name: topic.name,
+      internal: topic.internal,
+      config: { ...topic.settings },
+      partitions: topic.partitions.map((log, partition) => ({
+        partition,
+        logStartOffset: log.logStartOffset,
+        logEndOffset: log.logEndOffset,
+        sizeBytes: log.sizeBytes,
+        segmentCount: log.segmentCount,
+      })),
+      maxBatchBytes: this.maxBatchBytes,
+    };
+  }
 }

@@ -1,6 +1,5 @@
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Broker } from '../broker';
-import { describe } from '../data/topic-admin';
 
 /** Prometheus metrics of the broker, read from its state at scrape time. */
 export function brokerMetrics(broker: Broker): Registry {
@@ -18,7 +17,7 @@ export function brokerMetrics(broker: Broker): Registry {
       registers: [registry],
       collect() {
         this.reset();
-        for (const topic of broker.store.list().map(describe))
+        for (const topic of broker.store.list().map((topic) => broker.topics.describe(topic)))
           for (const partition of topic.partitions)
             this.set({ topic: topic.name, partition: partition.partition }, value(partition));
       },

@@ -15,6 +15,7 @@ function topic(logEnds: number[]): TopicDescription {
     name: 'patient.checkout',
     internal: false,
     config: undefined,
+    maxBatchBytes: 1024 * 1024,
     partitions: logEnds.map((logEndOffset, partition) => ({
       partition,
       logStartOffset: 0,

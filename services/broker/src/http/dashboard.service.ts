@@ -1,7 +1,6 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { exhaustMap, shareReplay, timer, type Observable } from 'rxjs';
 import { Broker } from '../broker';
-import { describe } from '../data/topic-admin';
 import { buildDashboardSnapshot } from './dashboard-snapshot';
 import type { ControlsView, DashboardSnapshot } from '@hospital/proto';
 import { RateTracker } from './rate-tracker';
@@ -45,7 +44,7 @@ export class DashboardService implements OnModuleDestroy {
     return buildDashboardSnapshot(
       {
         nowMs: this.broker.clock.now(),
-        topics: this.broker.store.list().map(describe),
+        topics: this.broker.store.list().map((topic) => this.broker.topics.describe(topic)),
         groups: this.broker.groups.describeAll(),
         controls,
       },
