@@ -16,7 +16,11 @@ export class CheckoutModule {
       imports: [
         BrokerModule.forRoot({
           connection: { broker: config.broker, clientId: 'checkout' },
-          producer: { lingerMs: 2 },
+          producer: {
+            lingerMs: 2,
+            bufferBytes: config.producerBufferBytes,
+            maxBlockMs: config.producerMaxBlockMs,
+          },
         }),
       ],
       controllers: [CheckoutController],

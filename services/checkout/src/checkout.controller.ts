@@ -8,6 +8,7 @@ import {
   Post,
   ServiceUnavailableException,
 } from '@nestjs/common';
+import { ProducerBufferFullError } from '@hospital/broker-client';
 import { validateCheckout } from './domain/validate-checkout';
 import { CheckoutMetrics } from './metrics';
 import { CheckoutPublisher, type Published } from './checkout.publisher';
@@ -32,9 +33,13 @@ export class CheckoutController {
       const [published] = await this.publisher.publish([event], 'api');
       return published;
     } catch (error) {
+      const full = error instanceof ProducerBufferFullError;
       throw new ServiceUnavailableException({
         statusCode: 503,
-        message: `the broker did not take the event: ${(error as Error).message}`,
+        message: full
+          ? `checkout cannot take more events now; retry later: ${error.message}`
+          : `the broker did not take the event: ${(error as Error).message}`,
+        reason: full ? 'PRODUCER_BUFFER_FULL' : (error as { reasonName?: string }).reasonName,
       });
     }
   }

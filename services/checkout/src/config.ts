@@ -17,6 +17,14 @@ export interface CheckoutConfig {
   simulatorLimit: number;
   /** SIMULATOR_CORRECTIONS: share of events that correct a recent checkout with a newer version (default 0.02). */
   simulatorCorrections: number;
+  /** PRODUCER_BUFFER_BYTES: records held until the broker acknowledges them (default 32 MiB). */
+  producerBufferBytes: number;
+  /**
+   * PRODUCER_MAX_BLOCK_MS: how long a checkout may wait for room in that
+   * buffer before POST /checkouts answers 503 (default 5000; an HTTP client
+   * should not wait the producer's own default of a minute).
+   */
+  producerMaxBlockMs: number;
   logLevel: string;
 }
 
@@ -46,6 +54,8 @@ export function loadCheckoutConfig(env: NodeJS.ProcessEnv = process.env): Checko
     simulatorPatients: number(env, 'SIMULATOR_PATIENTS', 5_000, 1),
     simulatorLimit: number(env, 'SIMULATOR_LIMIT', 0, 0),
     simulatorCorrections: fraction(env, 'SIMULATOR_CORRECTIONS', 0.02),
+    producerBufferBytes: number(env, 'PRODUCER_BUFFER_BYTES', 32 * 1024 * 1024, 64 * 1024),
+    producerMaxBlockMs: number(env, 'PRODUCER_MAX_BLOCK_MS', 5_000, 0),
     logLevel: env.LOG_LEVEL ?? 'info',
   };
 }

@@ -12,6 +12,11 @@ import { validateCheckout } from './domain/validate-checkout';
 import { CHECKOUT_CONFIG, LOGGER } from './tokens';
 
 const TICK_MS = 100;
+/**
+ * Most events one tick publishes: after an outage the simulator owes a
+ * backlog, and catches up with bounded calls instead of one giant send.
+ */
+const MAX_EVENTS_PER_TICK = 2_000;
 
 /** Emits simulated discharges at SIMULATOR_RATE per second, in ticks of 100 ms. */
 @Injectable()
@@ -45,7 +50,7 @@ export class SimulatorRunner implements OnApplicationBootstrap, OnApplicationShu
     this.timer = setInterval(() => {
       this.owed += (this.config.simulatorRate * TICK_MS) / 1000;
       if (this.sending || this.owed < 1) return;
-      const count = Math.min(Math.floor(this.owed), limit - emitted);
+      const count = Math.min(Math.floor(this.owed), limit - emitted, MAX_EVENTS_PER_TICK);
       this.owed -= count;
       emitted += count;
       const events = Array.from(

@@ -17,17 +17,23 @@ describe('checkout over HTTP, publishing to a real broker', () => {
     broker = await startBroker();
     const port = await findFreePort();
     app = await startCheckout(
-      loadCheckoutConfig({ CHECKOUT_PORT: String(port), BROKER_ADDRESS: broker.address }),
+      loadCheckoutConfig({
+        CHECKOUT_PORT: String(port),
+        BROKER_ADDRESS: broker.address,
+        PRODUCER_BUFFER_BYTES: String(64 * 1024),
+        PRODUCER_MAX_BLOCK_MS: '300',
+      }),
       pino({ level: 'silent' }),
     );
     base = `http://127.0.0.1:${port}`;
     connection = new BrokerConnection({ broker: broker.address });
   });
   afterAll(async () => {
-    await app.close();
-    connection.close();
-    await broker.stop();
-    broker.cleanup();
+    broker?.child.kill('SIGCONT');
+    await app?.close();
+    connection?.close();
+    await broker?.stop();
+    broker?.cleanup();
   });
 
   const post = (body: unknown) =>
@@ -101,5 +107,26 @@ describe('checkout over HTTP, publishing to a real broker', () => {
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toMatch(/checkout_events_published_total\{source="api"\} 1/);
     expect(metrics).toMatch(/checkout_requests_rejected_total 1/);
+  });
+
+  it('answers 503 with the reason when the producer cannot take more, and 202 again once the broker catches up', async () => {
+    const simulator = new CheckoutSimulator(7);
+    // The broker stops answering (SIGSTOP); checkouts fill the 64 KiB buffer.
+    broker.child.kill('SIGSTOP');
+    const posts = Array.from({ length: 400 }, () => post(simulator.next()));
+    // Those that got into the buffer are answered only once the broker resumes.
+    const firstRefusal = await new Promise<Response>((resolve) =>
+      posts.forEach((answer) => void answer.then((r) => r.status === 503 && resolve(r))),
+    );
+    expect(await firstRefusal.json()).toMatchObject({
+      statusCode: 503,
+      reason: 'PRODUCER_BUFFER_FULL',
+      message: expect.stringMatching(/retry later.*stayed full for 300 ms/),
+    });
+    broker.child.kill('SIGCONT');
+    const statuses = (await Promise.all(posts)).map((answer) => answer.status);
+    expect(statuses.filter((code) => code === 202).length).toBeGreaterThan(0);
+    expect(statuses.every((code) => code === 202 || code === 503)).toBe(true);
+    expect((await post(simulator.next())).status).toBe(202);
   });
 });
