@@ -143,6 +143,10 @@ export async function runDemo(options: DemoOptions): Promise<RunningDemo> {
     postgres = await step(`Postgres on 127.0.0.1:${ports.postgres}`, () =>
       startEmbeddedPostgres({ dataDir: join(options.stateDir, 'postgres'), port: ports.postgres }),
     );
+    if (postgres.location.runAs)
+      options.log(
+        `  Postgres runs as the ${postgres.location.runAs} user from ${postgres.location.binaries}, data in ${postgres.location.dataDir}`,
+      );
     const adminUrl = postgres.url;
     await step('schemas and roles billing, housekeeping, pharmacy', () =>
       bootstrapServiceDatabases(adminUrl, Object.values(ROLES)),

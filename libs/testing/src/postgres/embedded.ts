@@ -22,6 +22,11 @@ export interface EmbeddedPostgres {
   password: string;
   /** Admin URL of the server's `postgres` database. */
   url: string;
+  /**
+   * Where the server really runs from. As root under a private directory the
+   * binaries and data move where the `postgres` user can reach them.
+   */
+  location: { binaries: string; dataDir: string; runAs: string | undefined };
   stop(): Promise<void>;
 }
 
@@ -48,9 +53,13 @@ export async function startEmbeddedPostgres(
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
 
+  let location: EmbeddedPostgres['location'] = { binaries: '', dataDir, runAs: undefined };
   const ready = new Promise<void>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout });
-    lines.once('line', () => resolve());
+    lines.once('line', (line) => {
+      location = JSON.parse(line) as EmbeddedPostgres['location'];
+      resolve();
+    });
     void exited.then((code) =>
       reject(new Error(`embedded Postgres exited with code ${code}: ${stderr.trim()}`)),
     );
@@ -78,6 +87,7 @@ export async function startEmbeddedPostgres(
     user,
     password,
     url: `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
+    location: { binaries: location.binaries, dataDir: location.dataDir, runAs: location.runAs },
     async stop() {
       // Closing stdin asks the launcher to stop Postgres cleanly.
       child.stdin.end();

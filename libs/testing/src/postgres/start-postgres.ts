@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import pino, { type Logger } from 'pino';
-import { startEmbeddedPostgres } from './embedded';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded';
 
 /** Where a test database comes from. */
 export type PostgresMode = 'external' | 'testcontainers' | 'embedded';
@@ -10,6 +10,8 @@ export interface StartedPostgres {
   /** Connection URL of a database that belongs to this caller alone. */
   url: string;
   mode: PostgresMode;
+  /** Embedded only: where its binaries and data are and whom it runs as. */
+  location?: EmbeddedPostgres['location'];
   stop(): Promise<void>;
 }
 
@@ -68,7 +70,10 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   );
   const started = Date.now();
   const postgres = await startInMode(mode, env, options.image ?? DEFAULT_POSTGRES_IMAGE);
-  logger.info({ mode, ms: Date.now() - started }, `test Postgres ready (${mode})`);
+  logger.info(
+    { mode, ms: Date.now() - started, ...postgres.location },
+    `test Postgres ready (${mode})`,
+  );
   return postgres;
 }
 
@@ -93,7 +98,8 @@ async function startInMode(
     }
     case 'embedded': {
       const server = await startEmbeddedPostgres();
-      return createScratchDatabase(server.url, 'embedded', () => server.stop());
+      const scratch = await createScratchDatabase(server.url, 'embedded', () => server.stop());
+      return { ...scratch, location: server.location };
     }
   }
 }
