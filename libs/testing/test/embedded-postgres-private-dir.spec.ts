@@ -17,6 +17,7 @@ const isRoot = process.getuid?.() === 0;
 describe('embedded Postgres started from a private (0700) directory', () => {
   let home: string;
   let launcher: ChildProcess | undefined;
+  let relocatedData: string | undefined;
   beforeAll(() => {
     home = mkdtempSync(join(tmpdir(), 'private-checkout-'));
     chmodSync(home, 0o700);
@@ -35,6 +36,7 @@ describe('embedded Postgres started from a private (0700) directory', () => {
       await new Promise((resolve) => launcher?.once('exit', resolve));
     }
     rmSync(home, { recursive: true, force: true });
+    if (relocatedData) rmSync(relocatedData, { recursive: true, force: true });
   });
 
   it('starts, serves queries and says where the server really runs from', async () => {
@@ -55,6 +57,7 @@ describe('embedded Postgres started from a private (0700) directory', () => {
       launcher!.once('exit', (code) => reject(new Error(`launcher exited ${code}: ${stderr}`)));
     });
     const location = JSON.parse(ready) as { binaries: string; dataDir: string; runAs?: string };
+    if (location.dataDir !== dataDir) relocatedData = location.dataDir;
     if (isRoot) {
       // The postgres user cannot traverse the 0700 directory: both moved out of it.
       expect(location.runAs).toBe('postgres');
