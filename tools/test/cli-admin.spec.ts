@@ -59,10 +59,10 @@ describe('the hospital CLI against a running broker', () => {
     );
   });
   afterAll(async () => {
-    await consumer.stop();
-    connection.close();
-    await broker.stop();
-    broker.cleanup();
+    await consumer?.stop();
+    connection?.close();
+    await broker?.stop();
+    broker?.cleanup();
   });
 
   it('groups describe prints one row per partition with offsets, lag and owner, like kafka-consumer-groups', async () => {

@@ -11,8 +11,8 @@ describe("the source material's experiments (hospital scenario <name>)", () => {
     });
   });
   afterAll(async () => {
-    await broker.stop();
-    broker.cleanup();
+    await broker?.stop();
+    broker?.cleanup();
   });
 
   it.each(Object.keys(SCENARIOS))('%s: the expected outcome happens', async (name) => {

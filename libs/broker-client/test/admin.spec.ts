@@ -17,9 +17,9 @@ describe('broker-client/Admin against a real broker', () => {
     admin = new Admin(connection);
   });
   afterAll(async () => {
-    connection.close();
-    await broker.stop();
-    broker.cleanup();
+    connection?.close();
+    await broker?.stop();
+    broker?.cleanup();
   });
 
   it('creates, grows, describes, lists and deletes topics', async () => {

@@ -27,9 +27,9 @@ describe('broker-client/Consumer features: commit modes, eachBatch, pause/resume
     });
   });
   afterAll(async () => {
-    connection.close();
-    await broker.stop();
-    broker.cleanup();
+    connection?.close();
+    await broker?.stop();
+    broker?.cleanup();
   });
 
   const consumerFor = (groupId: string, options: Partial<ConsumerOptions> = {}) => {

@@ -13,9 +13,9 @@ describe('broker-client/Consumer against a real broker', () => {
     connection = new BrokerConnection({ broker: broker.address, clientId: 'consumer-test' });
   });
   afterAll(async () => {
-    connection.close();
-    await broker.stop();
-    broker.cleanup();
+    connection?.close();
+    await broker?.stop();
+    broker?.cleanup();
   });
 
   const consumerFor = (groupId: string, options: Partial<ConsumerOptions> = {}) =>

@@ -21,9 +21,9 @@ describe('consumer groups with members as separate OS processes', () => {
   });
   afterAll(async () => {
     for (const child of children) if (child.child.exitCode === null) await child.kill();
-    connection.close();
-    await broker.stop();
-    broker.cleanup();
+    connection?.close();
+    await broker?.stop();
+    broker?.cleanup();
   });
 
   const seenByGroup = new Map<string, Set<string>>();

@@ -22,8 +22,8 @@ describe('a join storm: 100 members joining 50 ms apart on 1,000 partitions', ()
   });
   afterAll(async () => {
     // stop() ends promptly even when the broker is gone (no join is retried after it).
-    await Promise.all(consumers.map((consumer) => consumer.stop()));
-    for (const connection of connections) connection.close();
+    await Promise.all(consumers.map((consumer) => consumer?.stop()));
+    for (const connection of connections) connection?.close();
     await broker?.stop();
     broker?.cleanup();
   });

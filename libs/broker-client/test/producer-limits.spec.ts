@@ -87,8 +87,9 @@ describe('broker-client/Producer under bursts, limits and topology changes', () 
     const keys = Array.from({ length: 200 }, (_, i) => `patient-${i}`);
     const partitionsHit = async () =>
       new Set(
-        (await producer.send({ topic: 'grow', messages: keys.map((key) => ({ key, value: key })) }))
-          .map((record) => record.partition),
+        (
+          await producer.send({ topic: 'grow', messages: keys.map((key) => ({ key, value: key })) })
+        ).map((record) => record.partition),
       );
     expect([...(await partitionsHit())].sort()).toEqual([0, 1, 2, 3]);
     await admin.createPartitions('grow', 6);

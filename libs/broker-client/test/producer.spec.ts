@@ -14,9 +14,9 @@ describe('broker-client/Producer against a real broker', () => {
     connection = new BrokerConnection({ broker: broker.address, clientId: 'producer-test' });
   });
   afterAll(async () => {
-    connection.close();
-    await broker.stop();
-    broker.cleanup();
+    connection?.close();
+    await broker?.stop();
+    broker?.cleanup();
   });
 
   const readTopicPartition = (partition: number) =>

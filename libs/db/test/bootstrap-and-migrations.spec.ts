@@ -51,7 +51,7 @@ describe('db: schema and role bootstrap, Prisma-layout migrations', () => {
     await bootstrapServiceDatabases(postgres.url, [billing, pharmacy, housekeeping]); // idempotent
   });
   afterAll(async () => {
-    await postgres.stop();
+    await postgres?.stop();
     rmSync(root, { recursive: true, force: true });
   });
 

@@ -86,8 +86,8 @@ describe('db: versioned batch writes with the offset, in one statement', () => {
         PRIMARY KEY (topic, partition));`);
   });
   afterAll(async () => {
-    await client.end();
-    await postgres.stop();
+    await client?.end();
+    await postgres?.stop();
   });
 
   const stored = async () =>

@@ -110,8 +110,8 @@ describe('nest-broker: an @EventPattern handler consumes through the transport, 
   afterAll(async () => {
     await publisher?.close();
     await listener?.close();
-    await broker.stop();
-    broker.cleanup();
+    await broker?.stop();
+    broker?.cleanup();
   });
 
   it('delivers each emitted event (or batch) to its handler with partition, offset, key and headers, and commits after handling', async () => {

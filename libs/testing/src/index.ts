@@ -22,6 +22,7 @@ export {
 export { readPartition } from './broker/read-partition';
 export { groupCaughtUp } from './broker/caught-up';
 export {
+  DIE_WITH_PARENT,
   startNodeProcess,
   logMessage,
   type NodeProcess,

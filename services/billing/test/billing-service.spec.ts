@@ -71,10 +71,10 @@ describe('billing service: consumes patient.checkout into schema billing', () =>
   });
   afterAll(async () => {
     await billing?.close();
-    connection.close();
-    await broker.stop();
-    broker.cleanup();
-    await postgres.stop();
+    connection?.close();
+    await broker?.stop();
+    broker?.cleanup();
+    await postgres?.stop();
   });
 
   const caughtUp = () =>

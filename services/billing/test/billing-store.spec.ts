@@ -45,8 +45,8 @@ describe('billing store: effectively-once writes into schema billing', () => {
     prisma = createBillingClient(url);
   });
   afterAll(async () => {
-    await prisma.$disconnect();
-    await postgres.stop();
+    await prisma?.$disconnect();
+    await postgres?.stop();
   });
 
   const snapshot = async () =>

@@ -89,7 +89,7 @@ describe('the broker admin HTTP port (dashboard, live events, controls, metrics)
   });
   afterAll(async () => {
     for (const member of members) member.halt();
-    await broker.stop();
+    await broker?.stop();
   });
 
   const url = (path: string) => `${broker.running.dashboardUrl}${path}`;

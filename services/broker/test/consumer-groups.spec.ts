@@ -13,7 +13,7 @@ describe('consumer groups over gRPC: the source material, step by step (range, 4
   });
   afterAll(async () => {
     for (const driver of drivers) driver.halt();
-    await broker.stop();
+    await broker?.stop();
   });
 
   let generation = 0;

@@ -12,7 +12,7 @@ describe('group administration and prompt notice over gRPC', () => {
     broker = await startTestBroker({ BROKER_GROUP_INITIAL_REBALANCE_DELAY_MS: '0' });
     await produceToEachPartition(broker.rpc, TOPIC, 4, 10);
   });
-  afterAll(() => broker.stop());
+  afterAll(() => broker?.stop());
 
   const driver = (groupId: string, clientId: string) =>
     new GroupDriver(broker.rpc, {

@@ -10,8 +10,8 @@ describe('malformed and hostile requests over gRPC', () => {
     client = new Client(broker.running.address, credentials.createInsecure());
   });
   afterAll(async () => {
-    client.close();
-    await broker.stop();
+    client?.close();
+    await broker?.stop();
   });
 
   const raw = (path: string, body: Buffer) =>

@@ -19,7 +19,7 @@ describe('broker over gRPC: topics, Produce and Fetch', () => {
   beforeAll(async () => {
     broker = await startTestBroker();
   });
-  afterAll(() => broker.stop());
+  afterAll(() => broker?.stop());
 
   const rpc = () => broker.rpc;
   const client = () => broker.rpc.client;

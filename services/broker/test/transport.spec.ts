@@ -29,7 +29,7 @@ describe('broker gRPC transport', () => {
     beforeAll(async () => {
       broker = await startTestBroker();
     });
-    afterAll(() => broker.stop());
+    afterAll(() => broker?.stop());
 
     it('lists the Broker service through server reflection', async () => {
       const definition = loadSync(
@@ -122,7 +122,7 @@ describe('broker gRPC transport', () => {
       });
     });
     afterAll(async () => {
-      await broker.stop();
+      await broker?.stop();
       rmSync(dir, { recursive: true, force: true });
     });
 

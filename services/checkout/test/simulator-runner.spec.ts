@@ -18,9 +18,9 @@ describe('checkout simulator', () => {
   });
   afterAll(async () => {
     await app?.close();
-    connection.close();
-    await broker.stop();
-    broker.cleanup();
+    connection?.close();
+    await broker?.stop();
+    broker?.cleanup();
   });
 
   it('publishes realistic checkouts at the configured rate without any request', async () => {

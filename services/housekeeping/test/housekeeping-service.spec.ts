@@ -66,10 +66,10 @@ describe('housekeeping service: one room-turnover task per discharged bed', () =
   });
   afterAll(async () => {
     await housekeeping?.close();
-    connection.close();
-    await broker.stop();
-    broker.cleanup();
-    await postgres.stop();
+    connection?.close();
+    await broker?.stop();
+    broker?.cleanup();
+    await postgres?.stop();
   });
 
   const caughtUp = () =>

@@ -70,10 +70,10 @@ describe('pharmacy service: one row per discharge medication in schema pharmacy'
   });
   afterAll(async () => {
     await pharmacy?.close();
-    connection.close();
-    await broker.stop();
-    broker.cleanup();
-    await postgres.stop();
+    connection?.close();
+    await broker?.stop();
+    broker?.cleanup();
+    await postgres?.stop();
   });
 
   const caughtUp = () =>

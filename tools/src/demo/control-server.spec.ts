@@ -26,7 +26,7 @@ describe('tools/demo/control server (the supervisor API)', () => {
     );
     server = await startControlServer(supervisor, { port: 0, adminToken: TOKEN });
   });
-  afterAll(() => server.close());
+  afterAll(() => server?.close());
 
   const call = async (method: string, path: string, body?: string, token = TOKEN) => {
     const response = await fetch(`${server.url}${path}`, {

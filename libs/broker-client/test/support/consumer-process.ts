@@ -1,3 +1,4 @@
+import { DIE_WITH_PARENT } from '@hospital/testing';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -41,10 +42,11 @@ export class ConsumerProcess {
     /** Shared by the processes of one group: every "partition:offset" any of them processed. */
     readonly processed: Set<string> = new Set(),
   ) {
-    this.child = spawn(process.execPath, [CHILD], {
+    this.child = spawn(process.execPath, ['--require', DIE_WITH_PARENT, CHILD], {
       env: { ...process.env, CLIENT_ID: name, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
+    this.child.channel?.unref();
     this.exited = new Promise((resolve) =>
       this.child.once('exit', (code, signal) => resolve(signal ?? String(code))),
     );

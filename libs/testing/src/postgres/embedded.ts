@@ -64,7 +64,7 @@ export async function startEmbeddedPostgres(
       reject(new Error(`embedded Postgres exited with code ${code}: ${stderr.trim()}`)),
     );
   });
-  const timeoutMs = options.startTimeoutMs ?? 60_000;
+  const timeoutMs = options.startTimeoutMs ?? 30_000;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 export interface StartNodeProcessOptions {
@@ -10,7 +11,7 @@ export interface StartNodeProcessOptions {
   env?: NodeJS.ProcessEnv;
   /** The process counts as started at the first stdout line this accepts (it must log at a level that prints it). */
   readyWhen(line: string): boolean;
-  /** Fails (and kills the process) when not ready by then (default 60 s). */
+  /** Fails (and kills the process) when not ready by then (default 30 s, so a suite's setup fails with the reason inside Jest's 60 s hook timeout). */
   readyTimeoutMs?: number;
 }
 
@@ -34,15 +35,23 @@ export interface NodeProcess {
 const MAX_OUTPUT = 50_000;
 
 /**
+ * Preloaded into every child: it stops when its parent's IPC channel closes,
+ * so no child outlives the test run or demo that started it.
+ */
+export const DIE_WITH_PARENT = join(__dirname, '..', '..', 'bin', 'die-with-parent.cjs');
+
+/**
  * Runs a Node script as its own OS process and resolves once it prints its
  * ready line, so tests await readiness, never sleep. Rejects, with what it
  * printed, if it exits first.
  */
 export async function startNodeProcess(options: StartNodeProcessOptions): Promise<NodeProcess> {
-  const child = spawn(process.execPath, [options.main], {
+  const child = spawn(process.execPath, ['--require', DIE_WITH_PARENT, options.main], {
     env: { ...process.env, ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
+  // The IPC channel exists only so the child notices when this process ends.
+  child.channel?.unref();
   const exited = new Promise<string>((resolve) =>
     child.once('exit', (code, signal) => resolve(signal ?? String(code))),
   );
@@ -73,7 +82,7 @@ export async function startNodeProcess(options: StartNodeProcessOptions): Promis
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     return exited;
   };
-  const readyTimeoutMs = options.readyTimeoutMs ?? 60_000;
+  const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
