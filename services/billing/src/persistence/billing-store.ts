@@ -60,8 +60,15 @@ export function createBillingClient(connectionString: string): PrismaClient {
   return new PrismaClient({ adapter: new PrismaPg({ connectionString }, { schema: SCHEMA }) });
 }
 
-/** An invoice and its lines for one checkout: each charge line priced at quantity × unit price. */
+/**
+ * An invoice and its lines for one checkout: each charge line priced at
+ * quantity × unit price. Only events that passed `rejectionReason` get here:
+ * one currency, a discharge time.
+ */
 export function invoiceRows(event: PatientCheckedOut): { invoice: SqlRow; lines: SqlRow[] } {
+  const currency = event.chargeLines[0]?.unitPrice?.currency;
+  if (!event.dischargedAt || !currency)
+    throw new Error(`checkout ${event.checkoutId} has no discharge time or currency`);
   const lines = event.chargeLines.map((line) => {
     const unitPrice = BigInt(line.unitPrice?.minorUnits ?? 0);
     return {
@@ -80,9 +87,9 @@ export function invoiceRows(event: PatientCheckedOut): { invoice: SqlRow; lines:
       patient_id: event.patientId,
       admission_id: event.admissionId,
       event_version: BigInt(event.eventVersion),
-      currency: event.chargeLines[0]?.unitPrice?.currency ?? 'USD',
+      currency,
       total_minor: lines.reduce((sum, line) => sum + line.amount_minor, 0n),
-      discharged_at: event.dischargedAt ?? new Date(0),
+      discharged_at: event.dischargedAt,
       attending_npi: event.attendingPhysician?.npi ?? '',
     },
     lines,
