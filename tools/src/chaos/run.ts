@@ -2,7 +2,9 @@
 // `npm run chaos`: the hospital (embedded Postgres, broker, checkout, billing
 // ×2, housekeeping ×2, pharmacy ×1, each its own process) under a steady
 // stream of POST /checkouts while rounds of faults hit it: consumer SIGKILLs,
-// restarts, joins, graceful leaves, and broker SIGKILL + restart. Meanwhile
+// restarts, joins, graceful leaves, broker SIGKILL + restart, join storms (10
+// replicas of one group started at once), bursts (10× the rate for 3 s) and
+// partitions added to the topic under load. Meanwhile
 // it watches ownership and tries commits as a fenced member. Afterwards it
 // checks the invariants and prints rounds, faults, records and violations;
 // exits 1 on any violation.
@@ -22,6 +24,12 @@ const RATE = Number(process.env.CHAOS_RATE ?? 40);
 const SEED = Number(process.env.CHAOS_SEED ?? Date.now() % 1_000_000);
 const GROUPS = ['billing', 'housekeeping', 'pharmacy'] as const;
 const TOPIC = 'patient.checkout';
+const STORM_REPLICAS = 10;
+const BURST_FACTOR = 10;
+const BURST_MS = 3_000;
+const MAX_PARTITIONS = 12;
+/** Added partitions must hold checkouts within this long (the producer's metadata age is 5 s). */
+const NEW_PARTITION_BOUND_MS = 15_000;
 
 const started = Date.now();
 const say = (line: string) =>
@@ -42,6 +50,12 @@ class Load {
   refused = 0;
   private running = true;
   private done: Promise<void> | undefined;
+  private burstUntil = 0;
+
+  /** 10× the steady rate for a while, as a rush of discharges would be. */
+  burst(ms: number): void {
+    this.burstUntil = Date.now() + ms;
+  }
 
   start(url: string): void {
     const agent = new Agent({ keepAlive: true, maxSockets: 8 });
@@ -53,7 +67,7 @@ class Load {
           (answer) => (answer.status === 202 ? this.acked.add(id) : this.refused++),
           () => this.refused++,
         );
-        await sleep(1_000 / RATE);
+        await sleep(1_000 / (Date.now() < this.burstUntil ? RATE * BURST_FACTOR : RATE));
       }
       await sleep(2_000); // let the last answers arrive
       agent.destroy();
@@ -202,10 +216,54 @@ async function main(): Promise<void> {
         .list()
         .filter((replica) => ['killed', 'stopped', 'exited'].includes(replica.state));
 
+    const addPartitions = async (round: number) => {
+      const before = (await admin.describeTopic(TOPIC)).partitions.length;
+      const after = Math.min(MAX_PARTITIONS, before + 2);
+      say(`round ${round}: ${TOPIC} grows from ${before} to ${after} partitions under load`);
+      fault('partitions added');
+      await admin.createPartitions(TOPIC, after);
+      const added = Date.now();
+      for (;;) {
+        const partitions = (await admin.describeTopic(TOPIC)).partitions;
+        const empty = partitions.filter((partition) => partition.logEndOffset === 0);
+        if (empty.length === 0) {
+          say(`  every partition holds checkouts ${Date.now() - added} ms after the change`);
+          return;
+        }
+        if (Date.now() - added > NEW_PARTITION_BOUND_MS) {
+          violation(
+            `partitions ${empty.map((p) => p.partition).join(', ')} got no checkouts within ${NEW_PARTITION_BOUND_MS} ms of being added`,
+          );
+          return;
+        }
+        await sleep(250);
+      }
+    };
+
     for (let round = 1; round <= ROUNDS; round++) {
       const roll = random.next();
       const group = random.pick(GROUPS);
-      if (roll < 0.1) {
+      // The three kinds that found the Step 9 bugs come round on a schedule, so every run has them.
+      const scheduled = round % 12;
+      if (scheduled === 3 && live(group).length < 6) {
+        const target = live(group).length + STORM_REPLICAS;
+        say(
+          `round ${round}: join storm: ${group} starts ${STORM_REPLICAS} replicas at once (→ ${target})`,
+        );
+        fault('join storm');
+        running.supervisor.scale(group, target);
+      } else if (scheduled === 6) {
+        say(
+          `round ${round}: burst: ${BURST_FACTOR}× the rate (${RATE * BURST_FACTOR}/s) for ${BURST_MS} ms`,
+        );
+        fault('burst');
+        load.burst(BURST_MS);
+      } else if (
+        scheduled === 9 &&
+        (await admin.describeTopic(TOPIC)).partitions.length < MAX_PARTITIONS
+      ) {
+        await addPartitions(round);
+      } else if (roll < 0.1) {
         say(`round ${round}: broker SIGKILL + restart`);
         fault('broker SIGKILL + restart');
         await running.crashAndRestartBroker();
@@ -224,9 +282,12 @@ async function main(): Promise<void> {
         fault('consumer join');
         running.supervisor.scale(group, live(group).length + 1);
       } else if (live(group).length > 1) {
-        say(`round ${round}: ${group} loses a replica gracefully (→ ${live(group).length - 1})`);
+        const leaving = live(group).length > 4 ? live(group).length - 4 : 1;
+        say(
+          `round ${round}: ${group} loses ${leaving} replica(s) gracefully (→ ${live(group).length - leaving})`,
+        );
         fault('consumer graceful leave');
-        running.supervisor.scale(group, live(group).length - 1);
+        running.supervisor.scale(group, live(group).length - leaving);
       } else {
         say(`round ${round}: ${group} joins a replica`);
         fault('consumer join');
