@@ -58,7 +58,7 @@ describe('proto/wire/record-batch', () => {
     expect(() => encodeRecordBatch([])).toThrow(RangeError);
   });
 
-  it('bounds a batch\'s encoded size from above by its records\' sizes, headers included, within 40 bytes a record', () => {
+  it("bounds a batch's encoded size from above by its records' sizes, headers included, within 40 bytes a record", () => {
     const text = fc.string({ unit: 'grapheme', maxLength: 300 });
     const record: fc.Arbitrary<OutgoingRecord> = fc.record({
       key: fc.option(text, { nil: null }),
@@ -67,14 +67,20 @@ describe('proto/wire/record-batch', () => {
       timestamp: fc.integer({ min: now - 86_400_000, max: now + 86_400_000 }),
     });
     fc.assert(
-      fc.property(fc.array(record, { minLength: 1, maxLength: 40 }), text, (records, producerId) => {
-        const encoded = RecordBatch.encode(encodeRecordBatch(records, { producerId, now })).finish();
-        const bound =
-          batchOverheadUpperBound(producerId) +
-          records.reduce((sum, one) => sum + recordSizeUpperBound(one), 0);
-        expect(encoded.length).toBeLessThanOrEqual(bound);
-        expect(bound - encoded.length).toBeLessThanOrEqual(70 + 40 * records.length);
-      }),
+      fc.property(
+        fc.array(record, { minLength: 1, maxLength: 40 }),
+        text,
+        (records, producerId) => {
+          const encoded = RecordBatch.encode(
+            encodeRecordBatch(records, { producerId, now }),
+          ).finish();
+          const bound =
+            batchOverheadUpperBound(producerId) +
+            records.reduce((sum, one) => sum + recordSizeUpperBound(one), 0);
+          expect(encoded.length).toBeLessThanOrEqual(bound);
+          expect(bound - encoded.length).toBeLessThanOrEqual(70 + 40 * records.length);
+        },
+      ),
       { numRuns: 300 },
     );
   });
