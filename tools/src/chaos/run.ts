@@ -30,6 +30,8 @@ const BURST_MS = 3_000;
 const MAX_PARTITIONS = 12;
 /** Added partitions must hold checkouts within this long (the producer's metadata age is 5 s). */
 const NEW_PARTITION_BOUND_MS = 15_000;
+/** …and every group must have consumed and committed on them within this long (a rebalance, then a 1 s commit interval). */
+const NEW_PARTITION_COMMIT_BOUND_MS = 30_000;
 
 const started = Date.now();
 const say = (line: string) =>
@@ -223,21 +225,39 @@ async function main(): Promise<void> {
       fault('partitions added');
       await admin.createPartitions(TOPIC, after);
       const added = Date.now();
-      for (;;) {
-        const partitions = (await admin.describeTopic(TOPIC)).partitions;
-        const empty = partitions.filter((partition) => partition.logEndOffset === 0);
-        if (empty.length === 0) {
-          say(`  every partition holds checkouts ${Date.now() - added} ms after the change`);
-          return;
+      const fresh = Array.from({ length: after - before }, (_, index) => before + index);
+      /** Polls `pending` (what is still missing, or nothing) until it is empty or `boundMs` passed. */
+      const within = async (boundMs: number, what: string, pending: () => Promise<string[]>) => {
+        for (;;) {
+          const missing = await pending();
+          if (missing.length === 0)
+            return say(`  ${what} ${Date.now() - added} ms after the change`);
+          if (Date.now() - added > boundMs)
+            return violation(
+              `not within ${boundMs} ms of adding partitions: ${missing.join('; ')}`,
+            );
+          await sleep(250);
         }
-        if (Date.now() - added > NEW_PARTITION_BOUND_MS) {
-          violation(
-            `partitions ${empty.map((p) => p.partition).join(', ')} got no checkouts within ${NEW_PARTITION_BOUND_MS} ms of being added`,
-          );
-          return;
-        }
-        await sleep(250);
-      }
+      };
+      await within(NEW_PARTITION_BOUND_MS, 'every partition holds checkouts', async () =>
+        (await admin.describeTopic(TOPIC)).partitions
+          .filter((partition) => partition.logEndOffset === 0)
+          .map((partition) => `partition ${partition.partition} got no checkouts`),
+      );
+      await within(
+        NEW_PARTITION_COMMIT_BOUND_MS,
+        'every group committed on the new partitions',
+        async () => {
+          const missing: string[] = [];
+          for (const group of GROUPS) {
+            const committed = await admin.fetchOffsets(group, TOPIC);
+            for (const partition of fresh)
+              if (!committed.some((entry) => entry.partition === partition && entry.offset > 0))
+                missing.push(`${group} has not committed on partition ${partition}`);
+          }
+          return missing;
+        },
+      );
     };
 
     for (let round = 1; round <= ROUNDS; round++) {
