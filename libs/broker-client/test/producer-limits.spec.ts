@@ -82,6 +82,21 @@ describe('broker-client/Producer under bursts, limits and topology changes', () 
     await producer.disconnect();
   });
 
+  it('refuses a send holding a record larger than its whole buffer before queueing any of it', async () => {
+    const producer = new Producer(connection, { bufferBytes: 4 * 1024 });
+    const batches: number[] = [];
+    producer.events.on('producer.batch', ({ records }) => batches.push(records));
+    await expect(
+      producer.send({
+        topic: 'full',
+        messages: [checkoutRecord(1), { key: 'big', value: Buffer.alloc(8 * 1024) }],
+      }),
+    ).rejects.toThrow(/larger than the producer's whole buffer of 4096 bytes/);
+    expect(producer.bufferedBytes).toBe(0);
+    await producer.disconnect();
+    expect(batches).toEqual([]);
+  });
+
   it('uses partitions added while it runs, within its metadata age', async () => {
     const producer = new Producer(connection, { metadataMaxAgeMs: 200 });
     const keys = Array.from({ length: 200 }, (_, i) => `patient-${i}`);

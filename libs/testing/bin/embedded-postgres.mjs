@@ -31,6 +31,7 @@ import {
   readFileSync,
   readlinkSync,
   renameSync,
+  statSync,
   rmSync,
   symlinkSync,
   unlinkSync,
@@ -115,9 +116,10 @@ function reachableDataDir(account) {
   const parent = dirname(dataDir);
   mkdirSync(parent, { recursive: true });
   if (!account) return dataDir;
-  // A fresh temporary parent (mktemp -d is 0700) is opened up for the server's user.
-  chmodSync(parent, 0o777);
-  if (reaches(account, '-w', parent)) return dataDir;
+  // The server's user only needs to pass through the parent: root creates the
+  // data directory and hands it over. A 0700 parent (mktemp -d) gets o+x, no more.
+  chmodSync(parent, (statSync(parent).mode & 0o7777) | 0o011);
+  if (reaches(account, '-x', parent)) return dataDir;
   const shared = join(
     SHARED_ROOT,
     'data',

@@ -47,13 +47,18 @@ export class BufferBudget {
     return this.used;
   }
 
-  /** Resolves once `bytes` are reserved; undefined when they were reserved at once. */
-  reserve(bytes: number): Promise<void> | undefined {
+  /** Throws when `bytes` could never be reserved, so a send refuses it before queueing anything. */
+  assertFits(bytes: number): void {
     if (bytes > this.capacityBytes) {
       throw new ProducerBufferFullError(
         `a record of ${bytes} bytes is larger than the producer's whole buffer of ${this.capacityBytes} bytes (bufferBytes)`,
       );
     }
+  }
+
+  /** Resolves once `bytes` are reserved; undefined when they were reserved at once. */
+  reserve(bytes: number): Promise<void> | undefined {
+    this.assertFits(bytes);
     if (this.oldest === undefined && this.used + bytes <= this.capacityBytes) {
       this.used += bytes;
       return undefined;

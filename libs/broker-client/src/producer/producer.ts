@@ -6,6 +6,7 @@ import {
   recordSizeUpperBound,
   type OutgoingRecord,
 } from '@hospital/proto';
+import { status } from '@grpc/grpc-js';
 import type { BrokerConnection } from '../connection/broker-connection';
 import { BrokerClientError, toClientError } from '../errors';
 import { Instrumentation } from '../instrumentation';
@@ -107,7 +108,7 @@ const ACKS: Record<AcksLevel, Acks> = {
 };
 
 const tooLarge = (message: string) =>
-  new BrokerClientError(message, ErrorReason.MESSAGE_TOO_LARGE, 3, false);
+  new BrokerClientError(message, ErrorReason.MESSAGE_TOO_LARGE, status.INVALID_ARGUMENT, false);
 
 /**
  * A KafkaJS-style producer: send() batches records per partition (linger,
@@ -122,6 +123,8 @@ export class Producer {
   private readonly queues = new Map<string, PartitionQueue>();
   private readonly metadata: TopicMetadataCache;
   private readonly buffer: BufferBudget;
+  /** What a batch adds around its records; the producer id is fixed, so this is too. */
+  private readonly batchOverhead: number;
   private readonly options: Required<ProducerOptions>;
   private inFlight = 0;
   private readonly slotWaiters: (() => void)[] = [];
@@ -149,6 +152,7 @@ export class Producer {
       this.options.metadataMaxAgeMs,
     );
     this.buffer = new BufferBudget(this.options.bufferBytes, this.options.maxBlockMs);
+    this.batchOverhead = batchOverheadUpperBound(this.connection.clientId);
   }
 
   /** Bytes of records held now, queued or in flight (at most bufferBytes). */
@@ -179,11 +183,12 @@ export class Producer {
         throw new BrokerClientError(
           `topic ${record.topic} has no partition ${partition}`,
           ErrorReason.UNKNOWN_TOPIC_OR_PARTITION,
-          5,
+          status.NOT_FOUND,
           false,
         );
       }
       const bytes = recordSizeUpperBound(message);
+      this.buffer.assertFits(bytes);
       if (bytes > limit) {
         throw tooLarge(
           `a record of up to ${bytes} encoded bytes (key, value and headers) does not fit in a batch for topic ${record.topic}: the broker takes at most ${topic.maxBatchBytes} bytes a batch`,
@@ -215,10 +220,7 @@ export class Producer {
 
   /** Record bytes a batch may hold for a topic: the broker's limit less the batch's own fields. */
   private batchLimit(maxBatchBytes: number): number {
-    return (
-      Math.min(this.options.batchBytes, maxBatchBytes) -
-      batchOverheadUpperBound(this.connection.clientId)
-    );
+    return Math.min(this.options.batchBytes, maxBatchBytes) - this.batchOverhead;
   }
 
   /** Sends everything waiting for its linger and resolves when all of it is acknowledged. */
