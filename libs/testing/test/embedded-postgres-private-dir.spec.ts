@@ -1,5 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -9,6 +17,7 @@ import { findFreePort } from '../src/postgres/free-port';
 const LAUNCHER = join(__dirname, '..', 'bin', 'embedded-postgres.mjs');
 const ROOT_MODULES = join(__dirname, '..', '..', '..', 'node_modules');
 const isRoot = process.getuid?.() === 0;
+const SHARED_DATA = '/var/lib/hospital-embedded-postgres/data';
 
 /**
  * A checkout under a 0700 directory, as root's home or `mktemp -d` gives:
@@ -36,12 +45,21 @@ describe('embedded Postgres started from a private (0700) directory', () => {
       await new Promise((resolve) => launcher?.once('exit', resolve));
     }
     rmSync(home, { recursive: true, force: true });
-    if (relocatedData) rmSync(relocatedData, { recursive: true, force: true });
+    if (relocatedData) {
+      rmSync(relocatedData, { recursive: true, force: true });
+      rmSync(`${relocatedData}.source`, { force: true });
+    }
   });
 
   it('starts, serves queries and says where the server really runs from', async () => {
     const port = await findFreePort();
     const dataDir = join(home, '.hospital', 'postgres');
+    // The copy of a checkout deleted since: removed when this one starts.
+    const orphan = join(SHARED_DATA, `orphan-${process.pid}`);
+    if (isRoot) {
+      mkdirSync(orphan, { recursive: true });
+      writeFileSync(`${orphan}.source`, join(home, 'deleted-checkout', '.hospital', 'postgres'));
+    }
     launcher = spawn(
       process.execPath,
       [
@@ -64,6 +82,8 @@ describe('embedded Postgres started from a private (0700) directory', () => {
       expect(location.binaries.startsWith(home)).toBe(false);
       expect(location.dataDir.startsWith(home)).toBe(false);
       expect(existsSync(join(dirname(dataDir), 'postgres', 'PG_VERSION'))).toBe(true);
+      expect(existsSync(orphan)).toBe(false);
+      expect(existsSync(`${orphan}.source`)).toBe(false);
     } else {
       expect(location.runAs).toBeUndefined();
       expect(location.dataDir).toBe(dataDir);
