@@ -1,9 +1,11 @@
 import type { Logger } from 'pino';
 import type { BrokerConfig } from './config/broker-config';
-import { CoordinatorLog } from './coordinator/coordinator-log';
-import { GroupCoordinator } from './coordinator/group-coordinator';
-import { GroupService } from './coordinator/group-service';
-import { SystemClock, type CoordinatorClock } from './coordinator/timer';
+import { randomUUID } from 'node:crypto';
+import { GroupCoordinatorService } from './coordinator/group-coordinator-service';
+import { GroupQueries } from './coordinator/group-queries';
+import { CoordinatorLog } from './coordinator/runtime/coordinator-log';
+import { CoordinatorRuntime } from './coordinator/runtime/coordinator-runtime';
+import { SystemClock, type CoordinatorClock } from './coordinator/runtime/timer';
 import { DataPlane } from './data/data-plane';
 import { TopicAdmin } from './data/topic-admin';
 import { GroupCommit } from './storage/group-commit';
@@ -18,8 +20,9 @@ export class Broker {
   readonly groupCommit: GroupCommit;
   readonly data: DataPlane;
   readonly topics: TopicAdmin;
-  readonly coordinator: GroupCoordinator;
-  readonly groups: GroupService;
+  readonly coordinator: GroupCoordinatorService;
+  readonly groups: GroupQueries;
+  private readonly coordinatorLog: CoordinatorLog;
   private retentionTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -47,30 +50,33 @@ export class Broker {
     this.data = new DataPlane(this.store, this.groupCommit, config, now);
     this.topics = new TopicAdmin(this.store, config.maxBatchBytes);
     const coordinatorLogger = logger.child({ component: 'coordinator' });
-    this.coordinator = new GroupCoordinator(
-      {
-        initialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
-        minSessionTimeoutMs: config.groupMinSessionTimeoutMs,
-        maxSessionTimeoutMs: config.groupMaxSessionTimeoutMs,
-        maxGroupSize: config.groupMaxSize,
-      },
-      clock,
-      { storeGroup: (group) => this.groups.storeGroup(group) },
-      coordinatorLogger,
-    );
-    const coordinatorLog = new CoordinatorLog(
+    this.coordinatorLog = new CoordinatorLog(
       this.store,
       this.groupCommit,
       config.offsetsPartitions,
       now,
     );
-    this.groups = new GroupService(
-      this.coordinator,
-      coordinatorLog,
-      this.store,
-      now,
-      coordinatorLogger,
-    );
+    const runtime = new CoordinatorRuntime({
+      log: this.coordinatorLog,
+      clock,
+      config: {
+        initialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
+        minSessionTimeoutMs: config.groupMinSessionTimeoutMs,
+        maxSessionTimeoutMs: config.groupMaxSessionTimeoutMs,
+        maxGroupSize: config.groupMaxSize,
+      },
+      topics: {
+        partitionCount: (topic) => this.store.get(topic).partitions.length,
+        logStartOffset: (topic, partition) => this.store.partition(topic, partition).logStartOffset,
+        logEndOffset: (topic, partition) => this.store.partition(topic, partition).logEndOffset,
+        offsetForTimestamp: (topic, partition, timestampMs) =>
+          this.store.partition(topic, partition).offsetForTimestamp(timestampMs),
+      },
+      newId: randomUUID,
+      logger: coordinatorLogger,
+    });
+    this.coordinator = new GroupCoordinatorService(runtime, coordinatorLogger);
+    this.groups = new GroupQueries(runtime.shard, this.store);
     this.store.onPartitionsAdded((topic) =>
       this.coordinator.onPartitionsAdded(topic.name, topic.partitions.length),
     );
@@ -82,7 +88,8 @@ export class Broker {
     this.store.open();
     for (const { name, partitions } of this.config.initialTopics)
       this.topics.ensureTopic(name, partitions);
-    const loaded = this.groups.load();
+    this.coordinatorLog.ensureTopic();
+    const loaded = this.coordinator.load();
     this.logger.info(loaded, 'coordinator state rebuilt from __consumer_offsets');
     this.groupCommit.start();
     this.retentionTimer = setInterval(() => {

@@ -106,7 +106,7 @@ export class GroupController {
 
   @GrpcMethod(BROKER_SERVICE, 'offsetCommit')
   async offsetCommit(request: OffsetCommitRequest): Promise<OffsetCommitResponse> {
-    await this.broker.groups.commit(request);
+    await this.broker.coordinator.commitOffsets(request);
     return {};
   }
 
@@ -128,13 +128,13 @@ export class GroupController {
   @GrpcMethod(BROKER_SERVICE, 'deleteGroup')
   async deleteGroup(request: DeleteGroupRequest, metadata: Metadata): Promise<DeleteGroupResponse> {
     requireAdmin(metadata, this.broker.config.adminToken, 'DeleteGroup');
-    await this.broker.groups.deleteGroup(request.groupId);
+    await this.broker.coordinator.deleteGroup(request.groupId);
     return {};
   }
 
   @GrpcMethod(BROKER_SERVICE, 'resetOffsets')
   resetOffsets(request: ResetOffsetsRequest, metadata: Metadata): Promise<ResetOffsetsResponse> {
     requireAdmin(metadata, this.broker.config.adminToken, 'ResetOffsets');
-    return this.broker.groups.resetOffsets(request);
+    return this.broker.coordinator.resetOffsets(request);
   }
 }

@@ -9,10 +9,13 @@ import {
 } from '@hospital/proto';
 import pino from 'pino';
 import type { BrokerError } from '../errors/broker-error';
-import type { ClassicGroup } from './classic-group';
-import { GroupCoordinator, type CoordinatorConfig } from './group-coordinator';
-import { assertTransition } from './group-state';
-import { ManualClock } from './timer';
+import { GroupCoordinatorService } from './group-coordinator-service';
+import { decodeRecord } from './records/record-codec';
+import { CoordinatorRuntime, type CoordinatorLogWriter } from './runtime/coordinator-runtime';
+import { ManualClock } from './runtime/timer';
+import type { CoordinatorConfig } from './shard/handler-context';
+import type { GroupView } from './state/classic-group';
+import { assertTransition } from './state/group-state';
 
 const GROUP = 'billing';
 const SESSION = 10_000;
@@ -30,33 +33,48 @@ const subscription = (...topics: string[]) =>
 
 function harness(
   overrides: Partial<CoordinatorConfig> = {},
-  /** Runs before each store completes; a test that returns a pending promise holds the write. */
+  /** Runs before each write completes; a test that returns a pending promise holds the write. */
   beforeStore: () => Promise<void> = async () => {},
 ) {
   const clock = new ManualClock();
-  const stored: { generation: number; state: GroupState; members: number }[] = [];
-  const coordinator = new GroupCoordinator(
-    {
+  const stored: { generation: number; members: number }[] = [];
+  let ids = 0;
+  const log: CoordinatorLogWriter = {
+    append: async (_groupId, records) => {
+      await beforeStore();
+      for (const encoded of records) {
+        const record = decodeRecord(encoded.key, encoded.value);
+        if (record?.type === 'group-metadata')
+          stored.push({
+            generation: record.value.generationId,
+            members: record.value.members.length,
+          });
+      }
+    },
+    readAll: () => [],
+  };
+  const logger = pino({ level: 'silent' });
+  const runtime = new CoordinatorRuntime({
+    log,
+    clock,
+    config: {
       initialRebalanceDelayMs: 0,
       minSessionTimeoutMs: 100,
       maxSessionTimeoutMs: 300_000,
       maxGroupSize: 100,
       ...overrides,
     },
-    clock,
-    {
-      storeGroup: async (group: ClassicGroup) => {
-        await beforeStore();
-        stored.push({
-          generation: group.generationId,
-          state: group.state,
-          members: group.members.size,
-        });
-      },
+    topics: {
+      partitionCount: () => 8,
+      logStartOffset: () => 0,
+      logEndOffset: () => 100,
+      offsetForTimestamp: () => undefined,
     },
-    pino({ level: 'silent' }),
-  );
-  const group = () => coordinator.group(GROUP) as ClassicGroup;
+    newId: () => `id${++ids}`,
+    logger,
+  });
+  const coordinator = new GroupCoordinatorService(runtime, logger);
+  const group = () => coordinator.group(GROUP) as GroupView;
 
   const joinRequest = (
     memberId: string,
@@ -123,7 +141,29 @@ function harness(
     return { memberId: first.memberId, generation: response.generationId };
   };
 
-  return { clock, coordinator, stored, group, join, rejoin, sync, heartbeat, stableSingle };
+  /** An OffsetCommit of one partition, for its fencing: the reason it was refused, or undefined. */
+  const commit = (
+    groupId: string,
+    memberId: string,
+    groupInstanceId: string | undefined,
+    generationId: number,
+  ) =>
+    rejectionOf(
+      coordinator.commitOffsets({
+        groupId,
+        memberId,
+        groupInstanceId,
+        generationId,
+        topics: [
+          {
+            name: 'patient.checkout',
+            partitions: [{ partition: 0, committedOffset: 1, metadata: '' }],
+          },
+        ],
+      }),
+    );
+
+  return { clock, coordinator, stored, group, join, rejoin, sync, heartbeat, stableSingle, commit };
 }
 
 async function memberIdRequired(call: Promise<unknown>): Promise<string> {
@@ -157,7 +197,7 @@ async function rejectionOf(promise: Promise<unknown>): Promise<ErrorReason | und
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
-describe('broker/coordinator/GroupCoordinator', () => {
+describe('broker/coordinator/GroupCoordinatorService', () => {
   describe('joining', () => {
     it('answers the first JoinGroup with MEMBER_ID_REQUIRED and a new member id', async () => {
       const { coordinator } = harness();
@@ -534,37 +574,29 @@ describe('broker/coordinator/GroupCoordinator', () => {
   describe('offset commit fencing', () => {
     it('follows Kafka: -1 on an Empty group, current generation otherwise, none while completing a rebalance', async () => {
       const t = harness();
-      expect(
-        reasonOf(() => t.coordinator.authorizeCommit('fresh', '', undefined, -1)),
-      ).toBeUndefined();
-      expect(reasonOf(() => t.coordinator.authorizeCommit('fresh2', 'someone', undefined, 3))).toBe(
-        ErrorReason.UNKNOWN_MEMBER_ID,
-      );
+      expect(await t.commit('fresh', '', undefined, -1)).toBeUndefined();
+      expect(await t.commit('fresh2', 'someone', undefined, 3)).toBe(ErrorReason.UNKNOWN_MEMBER_ID);
       const first = await t.join('c1');
       await first.joined;
-      expect(
-        reasonOf(() => t.coordinator.authorizeCommit(GROUP, first.memberId, undefined, 1)),
-      ).toBe(ErrorReason.REBALANCE_IN_PROGRESS);
+      expect(await t.commit(GROUP, first.memberId, undefined, 1)).toBe(
+        ErrorReason.REBALANCE_IN_PROGRESS,
+      );
       await t.sync(first.memberId, 1, []);
-      expect(
-        reasonOf(() => t.coordinator.authorizeCommit(GROUP, first.memberId, undefined, 1)),
-      ).toBeUndefined();
-      expect(
-        reasonOf(() => t.coordinator.authorizeCommit(GROUP, first.memberId, undefined, 0)),
-      ).toBe(ErrorReason.ILLEGAL_GENERATION);
+      expect(await t.commit(GROUP, first.memberId, undefined, 1)).toBeUndefined();
+      expect(await t.commit(GROUP, first.memberId, undefined, 0)).toBe(
+        ErrorReason.ILLEGAL_GENERATION,
+      );
       await t.join('c2');
-      expect(
-        reasonOf(() => t.coordinator.authorizeCommit(GROUP, first.memberId, undefined, 1)),
-      ).toBeUndefined(); // PreparingRebalance: still allowed
+      expect(await t.commit(GROUP, first.memberId, undefined, 1)).toBeUndefined(); // PreparingRebalance: still allowed
     });
 
     it('refuses a zombie: a member past its session timeout cannot commit', async () => {
       const t = harness();
       const first = await t.stableSingle();
       t.clock.advance(SESSION + 1);
-      expect(
-        reasonOf(() => t.coordinator.authorizeCommit(GROUP, first.memberId, undefined, 1)),
-      ).toBe(ErrorReason.UNKNOWN_MEMBER_ID);
+      expect(await t.commit(GROUP, first.memberId, undefined, 1)).toBe(
+        ErrorReason.UNKNOWN_MEMBER_ID,
+      );
     });
   });
 
@@ -586,9 +618,9 @@ describe('broker/coordinator/GroupCoordinator', () => {
       expect(reasonOf(() => t.heartbeat(joined.memberId, 1, 'billing-0'))).toBe(
         ErrorReason.FENCED_INSTANCE_ID,
       );
-      expect(
-        reasonOf(() => t.coordinator.authorizeCommit(GROUP, joined.memberId, 'billing-0', 1)),
-      ).toBe(ErrorReason.FENCED_INSTANCE_ID);
+      expect(await t.commit(GROUP, joined.memberId, 'billing-0', 1)).toBe(
+        ErrorReason.FENCED_INSTANCE_ID,
+      );
     });
   });
 

@@ -5,9 +5,10 @@ import {
   partitionForKey,
   RecordBatch,
 } from '@hospital/proto';
-import type { GroupCommit } from '../storage/group-commit';
-import type { TopicStore } from '../storage/topic-store';
-import type { CoordinatorRecord } from './coordinator-records';
+import type { GroupCommit } from '../../storage/group-commit';
+import type { TopicStore } from '../../storage/topic-store';
+import type { EncodedRecord } from '../records/record-codec';
+import type { CoordinatorLogWriter } from './coordinator-runtime';
 
 export const OFFSETS_TOPIC = '__consumer_offsets';
 
@@ -16,7 +17,7 @@ export const OFFSETS_TOPIC = '__consumer_offsets';
  * compacted topic __consumer_offsets (one partition per group, chosen by
  * key), acknowledged once durable, and read back in full on start.
  */
-export class CoordinatorLog {
+export class CoordinatorLog implements CoordinatorLogWriter {
   constructor(
     private readonly store: TopicStore,
     private readonly groupCommit: GroupCommit,
@@ -37,7 +38,7 @@ export class CoordinatorLog {
     return partitionForKey(groupId, this.store.get(OFFSETS_TOPIC).partitions.length);
   }
 
-  async append(groupId: string, records: CoordinatorRecord[]): Promise<void> {
+  async append(groupId: string, records: EncodedRecord[]): Promise<void> {
     if (records.length === 0) return;
     const log = this.store.partition(OFFSETS_TOPIC, this.partitionFor(groupId));
     const batch = encodeRecordBatch(
@@ -58,7 +59,7 @@ export class CoordinatorLog {
   }
 
   /** Every record, partition by partition, in log order. */
-  *readAll(): Generator<CoordinatorRecord> {
+  *readAll(): Generator<EncodedRecord> {
     for (const log of this.store.get(OFFSETS_TOPIC).partitions) {
       let offset = log.logStartOffset;
       while (offset < log.logEndOffset) {

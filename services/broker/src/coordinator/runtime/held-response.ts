@@ -1,4 +1,4 @@
-import type { BrokerError } from '../errors/broker-error';
+import type { BrokerError } from '../../errors/broker-error';
 
 /**
  * An answer the coordinator holds open (a JoinGroup until the join phase

@@ -9,12 +9,19 @@ export interface CommittedOffset {
 
 const slot = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 
+export type StoredOffset = CommittedOffset & { topic: string; partition: number };
+
+/** Committed offsets, read-only. */
+export interface OffsetsView {
+  get(groupId: string, topic: string, partition: number): CommittedOffset | undefined;
+  /** Every committed offset of a group, sorted by topic and partition. */
+  all(groupId: string): StoredOffset[];
+  groupIds(): string[];
+}
+
 /** Committed offsets per group, changed only by replaying __consumer_offsets records. */
-export class OffsetStore {
-  private readonly byGroup = new Map<
-    string,
-    Map<string, CommittedOffset & { topic: string; partition: number }>
-  >();
+export class OffsetStore implements OffsetsView {
+  private readonly byGroup = new Map<string, Map<string, StoredOffset>>();
 
   replay(key: internal.OffsetCommitKey, value: internal.OffsetCommitValue | undefined): void {
     let offsets = this.byGroup.get(key.groupId);
@@ -27,7 +34,9 @@ export class OffsetStore {
     offsets.set(slot(key.topic, key.partition), {
       topic: key.topic,
       partition: key.partition,
-      ...value,
+      offset: value.offset,
+      metadata: value.metadata,
+      commitTimestampMs: value.commitTimestampMs,
     });
   }
 
@@ -35,8 +44,7 @@ export class OffsetStore {
     return this.byGroup.get(groupId)?.get(slot(topic, partition));
   }
 
-  /** Every committed offset of a group, sorted by topic and partition. */
-  all(groupId: string): (CommittedOffset & { topic: string; partition: number })[] {
+  all(groupId: string): StoredOffset[] {
     return [...(this.byGroup.get(groupId)?.values() ?? [])].sort(
       (a, b) => byCodeUnits(a.topic, b.topic) || a.partition - b.partition,
     );

@@ -1,0 +1,192 @@
+import {
+  ErrorReason,
+  GroupState,
+  RebalanceTrigger,
+  type JoinGroupRequest,
+  type JoinGroupResponse,
+} from '@hospital/proto';
+import { BrokerError, invalidField } from '../../errors/broker-error';
+import type { GroupRecord } from '../records/group-records';
+import { HeldResponse } from '../runtime/held-response';
+import { ClassicGroup, type GroupView } from '../state/classic-group';
+import { stateName } from '../state/group-state';
+import type { MemberView } from '../state/group-member';
+import type { CoordinatorResult, Step } from './coordinator-result';
+import type { HandlerContext } from './handler-context';
+import { currentJoinResponse, prepareRebalanceStep, tryCompleteJoin } from './rebalance';
+import { addMemberAndRebalance, issueMemberId, type Joining } from './new-member';
+import { joinStaticWithoutId } from './static-join';
+
+/**
+ * JoinGroup. A new dynamic member gets MEMBER_ID_REQUIRED with an id first
+ * (Kafka's two-step join); a known member rejoins; a static member without
+ * an id takes its instance's place. The answer is held until the join phase
+ * ends, unless the member can be answered at once.
+ */
+export function joinGroup(request: JoinGroupRequest, clientHost: string): Step {
+  return (shard, context): CoordinatorResult<JoinGroupResponse> => {
+    const joining = checkJoin(request, clientHost, context);
+    const existing = shard.group(request.groupId);
+    if (!existing && request.memberId) {
+      throw new BrokerError(
+        ErrorReason.UNKNOWN_MEMBER_ID,
+        `group ${request.groupId} does not exist; join with an empty member id`,
+      );
+    }
+    // A group that does not exist yet is read as a new, Empty one; the records create it.
+    const group = existing ?? new ClassicGroup(request.groupId, context.nowMs);
+    if (!group.acceptsProtocols(joining.spec.protocolType, joining.spec.protocols)) {
+      throw new BrokerError(
+        ErrorReason.INCONSISTENT_GROUP_PROTOCOL,
+        `group ${group.groupId} uses protocol type "${group.protocolType}" with assignors [${group.candidateProtocols().join(', ')}]; this member offers "${joining.spec.protocolType}" [${joining.spec.protocols.map((protocol) => protocol.name).join(', ')}]`,
+      );
+    }
+    if (!request.memberId) {
+      if (joining.spec.groupInstanceId !== undefined)
+        return joinStaticWithoutId(group, joining, context);
+      return issueMemberId(group, joining, context);
+    }
+    if (group.pendingMembers.has(request.memberId)) {
+      const spec = { ...joining.spec, memberId: request.memberId };
+      return addMemberAndRebalance(
+        group,
+        spec,
+        `${spec.clientId} joined${joining.reason ? ` (${joining.reason})` : ''}`,
+        context,
+      );
+    }
+    return rejoin(
+      group,
+      group.requireMember(request.memberId, joining.spec.groupInstanceId),
+      joining,
+    );
+  };
+}
+
+function checkJoin(
+  request: JoinGroupRequest,
+  clientHost: string,
+  context: HandlerContext,
+): Joining {
+  if (!request.groupId)
+    throw new BrokerError(ErrorReason.INVALID_GROUP_ID, 'group_id must not be empty', {
+      field: 'group_id',
+    });
+  const { minSessionTimeoutMs: min, maxSessionTimeoutMs: max } = context.config;
+  if (request.sessionTimeoutMs < min || request.sessionTimeoutMs > max) {
+    throw new BrokerError(
+      ErrorReason.INVALID_SESSION_TIMEOUT,
+      `session_timeout_ms must be between ${min} and ${max}, got ${request.sessionTimeoutMs}`,
+      { field: 'session_timeout_ms' },
+    );
+  }
+  if (request.rebalanceTimeoutMs < 0)
+    throw invalidField('rebalance_timeout_ms', 'must not be negative');
+  if (!request.protocolType || request.protocols.length === 0) {
+    throw new BrokerError(
+      ErrorReason.INCONSISTENT_GROUP_PROTOCOL,
+      'protocol_type and at least one protocol are required',
+    );
+  }
+  return {
+    spec: {
+      groupInstanceId: request.groupInstanceId,
+      clientId: request.clientId,
+      host: clientHost,
+      sessionTimeoutMs: request.sessionTimeoutMs,
+      rebalanceTimeoutMs: request.rebalanceTimeoutMs || request.sessionTimeoutMs,
+      protocolType: request.protocolType,
+      protocols: request.protocols.map((protocol) => ({
+        name: protocol.name,
+        metadata: Buffer.from(protocol.metadata),
+      })),
+    },
+    reason: request.reason,
+  };
+}
+
+/** A known member's JoinGroup, by the group's state. */
+function rejoin(
+  group: GroupView,
+  member: MemberView,
+  joining: Joining,
+): CoordinatorResult<JoinGroupResponse> {
+  const unchanged = member.sameProtocols(joining.spec.protocols);
+  switch (group.state) {
+    case GroupState.GROUP_STATE_PREPARING_REBALANCE:
+      return { ...holdJoin(group, member, joining), then: tryCompleteJoin(group.groupId) };
+    case GroupState.GROUP_STATE_COMPLETING_REBALANCE:
+      if (unchanged)
+        return { records: [], response: { value: currentJoinResponse(group, member) } };
+      return {
+        ...holdJoin(group, member, joining),
+        then: prepareRebalanceStep(
+          group.groupId,
+          RebalanceTrigger.REBALANCE_TRIGGER_METADATA_CHANGED,
+          `${joining.spec.clientId} changed its subscription`,
+        ),
+      };
+    case GroupState.GROUP_STATE_STABLE: {
+      const isLeader = member.memberId === group.leaderId;
+      if (!isLeader && unchanged)
+        return { records: [], response: { value: currentJoinResponse(group, member) } };
+      return {
+        ...holdJoin(group, member, joining),
+        then: prepareRebalanceStep(
+          group.groupId,
+          RebalanceTrigger.REBALANCE_TRIGGER_METADATA_CHANGED,
+          joining.reason ||
+            (isLeader
+              ? 'the leader rejoined'
+              : `${joining.spec.clientId} changed its subscription`),
+        ),
+      };
+    }
+    default:
+      throw new BrokerError(
+        ErrorReason.UNKNOWN_MEMBER_ID,
+        `group ${group.groupId} is ${stateName(group.state)}`,
+      );
+  }
+}
+
+/** The member's new details, and its JoinGroup held (an older held JoinGroup of it is superseded). */
+function holdJoin(
+  group: GroupView,
+  member: MemberView,
+  joining: Joining,
+): CoordinatorResult<JoinGroupResponse> {
+  const held = new HeldResponse<JoinGroupResponse>();
+  const { groupId } = group;
+  const { memberId } = member;
+  const records: GroupRecord[] = [
+    {
+      type: 'member-updated',
+      groupId,
+      // A rejoin may change the member's subscription and timeouts, not who it is.
+      spec: {
+        ...joining.spec,
+        memberId,
+        groupInstanceId: member.groupInstanceId,
+        protocolType: member.protocolType,
+      },
+    },
+  ];
+  if (member.awaitingJoin) records.push(superseded(groupId, memberId));
+  records.push({ type: 'join-held', groupId, memberId, held });
+  return { records, response: { held } };
+}
+
+function superseded(groupId: string, memberId: string): GroupRecord {
+  return {
+    type: 'join-answered',
+    groupId,
+    memberId,
+    answer: {
+      error: new BrokerError(
+        ErrorReason.REBALANCE_IN_PROGRESS,
+        'superseded by a newer JoinGroup of the same member',
+      ),
+    },
+  };
+}

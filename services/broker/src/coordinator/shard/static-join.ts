@@ -1,0 +1,83 @@
+import { ErrorReason, GroupState, RebalanceTrigger, type JoinGroupResponse } from '@hospital/proto';
+import { BrokerError } from '../../errors/broker-error';
+import { HeldResponse } from '../runtime/held-response';
+import type { GroupView } from '../state/classic-group';
+import { NO_CHANGE, type CoordinatorResult } from './coordinator-result';
+import type { HandlerContext } from './handler-context';
+import { addMemberAndRebalance, type Joining } from './new-member';
+import { removedNotice } from './membership';
+import { currentJoinResponse, prepareRebalanceStep } from './rebalance';
+
+/**
+ * A static member (group.instance.id) joining without a member id. The
+ * first instance joins like a new member. A restarted instance takes its old
+ * place: the same assignment, the lead if it led, and no rebalance when the
+ * group is Stable and its subscription is unchanged; the old instance is
+ * fenced (FENCED_INSTANCE_ID).
+ */
+export function joinStaticWithoutId(
+  group: GroupView,
+  joining: Joining,
+  context: HandlerContext,
+): CoordinatorResult<JoinGroupResponse> {
+  const instanceId = joining.spec.groupInstanceId as string;
+  const spec = { ...joining.spec, memberId: `${instanceId}-${context.newId()}` };
+  const previousId = group.staticMembers.get(instanceId);
+  const previous = previousId === undefined ? undefined : group.member(previousId);
+  if (!previous)
+    return addMemberAndRebalance(
+      group,
+      spec,
+      joining.reason || `static member ${instanceId} joined`,
+      context,
+    );
+  const { groupId } = group;
+  const reason = `replaced by a new instance of ${instanceId}`;
+  const held = new HeldResponse<JoinGroupResponse>();
+  const replaced: CoordinatorResult<JoinGroupResponse> = {
+    records: [
+      {
+        type: 'static-member-replaced',
+        groupId,
+        previousId: previous.memberId,
+        spec,
+        atMs: context.nowMs,
+        failure: new BrokerError(
+          ErrorReason.FENCED_INSTANCE_ID,
+          `member ${previous.memberId} was removed from group ${groupId}: ${reason}`,
+        ),
+      },
+      { type: 'join-held', groupId, memberId: spec.memberId, held },
+    ],
+    response: { held },
+    notices: [removedNotice(group, previous.memberId, reason)],
+  };
+  if (group.is(GroupState.GROUP_STATE_STABLE) && previous.sameProtocols(spec.protocols)) {
+    return {
+      ...replaced,
+      then: (shard) => {
+        const now = shard.group(groupId);
+        const replacement = now?.member(spec.memberId);
+        if (!now || !replacement) return NO_CHANGE;
+        return {
+          records: [
+            {
+              type: 'join-answered',
+              groupId,
+              memberId: spec.memberId,
+              answer: { value: currentJoinResponse(now, replacement) },
+            },
+          ],
+        };
+      },
+    };
+  }
+  return {
+    ...replaced,
+    then: prepareRebalanceStep(
+      groupId,
+      RebalanceTrigger.REBALANCE_TRIGGER_STATIC_MEMBER_REPLACED,
+      `static member ${instanceId} restarted`,
+    ),
+  };
+}

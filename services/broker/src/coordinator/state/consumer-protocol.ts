@@ -1,0 +1,36 @@
+import { ConsumerAssignment, ConsumerSubscription, type TopicPartitions } from '@hospital/proto';
+import type { GroupView } from './classic-group';
+
+/** Groups of this protocol type carry our ConsumerSubscription and ConsumerAssignment bytes. */
+export const CONSUMER_PROTOCOL = 'consumer';
+
+/** A member's subscribed topics; none for another protocol type or bytes that do not decode. */
+export function decodeSubscription(group: GroupView, bytes: Buffer): string[] {
+  if (group.protocolType !== CONSUMER_PROTOCOL || bytes.length === 0) return [];
+  try {
+    return ConsumerSubscription.decode(bytes).topics;
+  } catch {
+    // Bytes from a client that is not ours name no topics; the group still works.
+    return [];
+  }
+}
+
+/** A member's assigned partitions; none for another protocol type or bytes that do not decode. */
+export function decodeAssignment(group: GroupView, bytes: Buffer): TopicPartitions[] {
+  if (group.protocolType !== CONSUMER_PROTOCOL || bytes.length === 0) return [];
+  try {
+    return ConsumerAssignment.decode(bytes).partitions;
+  } catch {
+    // As above: an assignment we cannot read is shown as none.
+    return [];
+  }
+}
+
+/** Topics the members of a consumer group subscribe to, from their chosen protocol's metadata. */
+export function subscribedTopics(group: GroupView): Set<string> {
+  const topics = new Set<string>();
+  for (const member of group.members.values())
+    for (const topic of decodeSubscription(group, member.metadataFor(group.protocolName)))
+      topics.add(topic);
+  return topics;
+}
