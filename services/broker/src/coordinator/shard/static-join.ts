@@ -1,8 +1,11 @@
 import { ErrorReason, GroupState, RebalanceTrigger, type JoinGroupResponse } from '@hospital/proto';
 import { BrokerError } from '../../errors/broker-error';
 import { HeldResponse } from '../runtime/held-response';
+import { groupMetadataValue } from '../records/record-codec';
 import type { GroupView } from '../state/classic-group';
-import { NO_CHANGE, type CoordinatorResult } from './coordinator-result';
+import { specOf, type MemberSpec } from '../state/group-member';
+import { NO_CHANGE, type CoordinatorResult, type Step } from './coordinator-result';
+import type { ShardView } from './group-shard';
 import type { HandlerContext } from './handler-context';
 import { addMemberAndRebalance, type Joining } from './new-member';
 import { removedNotice } from './membership';
@@ -55,21 +58,7 @@ export function joinStaticWithoutId(
   if (group.is(GroupState.GROUP_STATE_STABLE) && previous.sameProtocols(spec.protocols)) {
     return {
       ...replaced,
-      then: (shard) => {
-        const now = shard.group(groupId);
-        const replacement = now?.member(spec.memberId);
-        if (!now || !replacement) return NO_CHANGE;
-        return {
-          records: [
-            {
-              type: 'join-answered',
-              groupId,
-              memberId: spec.memberId,
-              answer: { value: currentJoinResponse(now, replacement) },
-            },
-          ],
-        };
-      },
+      then: storeReplacement(groupId, group.generationId, spec.memberId, specOf(previous)),
     };
   }
   return {
@@ -79,5 +68,74 @@ export function joinStaticWithoutId(
       RebalanceTrigger.REBALANCE_TRIGGER_STATIC_MEMBER_REPLACED,
       `static member ${instanceId} restarted`,
     ),
+  };
+}
+
+/**
+ * As Kafka does, the replacement in a Stable group is stored before the new
+ * instance is answered, so a broker restart keeps it. If the write fails,
+ * the old instance is put back as it was (id, assignment, lead) and the new
+ * one's JoinGroup fails with the write's retriable error.
+ */
+function storeReplacement(
+  groupId: string,
+  generationId: number,
+  memberId: string,
+  previous: MemberSpec,
+): Step {
+  const current = (shard: ShardView) => {
+    const group = shard.group(groupId);
+    const member = group?.member(memberId);
+    return group?.is(GroupState.GROUP_STATE_STABLE) &&
+      group.generationId === generationId &&
+      member?.awaitingJoin
+      ? { group, member }
+      : undefined;
+  };
+  return (shard, context) => {
+    const now = current(shard);
+    if (!now) return NO_CHANGE;
+    return {
+      records: [
+        {
+          type: 'group-metadata',
+          groupId,
+          value: groupMetadataValue(
+            now.group,
+            (id) => now.group.member(id)?.assignment ?? Buffer.alloc(0),
+            context.nowMs,
+          ),
+        },
+      ],
+      then: (next) => {
+        const stored = current(next);
+        if (!stored) return NO_CHANGE;
+        return {
+          records: [
+            {
+              type: 'join-answered',
+              groupId,
+              memberId,
+              answer: { value: currentJoinResponse(stored.group, stored.member) },
+            },
+          ],
+        };
+      },
+      onWriteFailed: (error) => (next, later) =>
+        current(next)
+          ? {
+              records: [
+                {
+                  type: 'static-member-replaced',
+                  groupId,
+                  previousId: memberId,
+                  spec: previous,
+                  atMs: later.nowMs,
+                  failure: error,
+                },
+              ],
+            }
+          : NO_CHANGE,
+    };
   };
 }

@@ -19,6 +19,20 @@ export interface MemberSpec {
   readonly protocols: readonly Protocol[];
 }
 
+/** The spec alone, as a plain value (for a record that must outlive the member). */
+export function specOf(member: MemberSpec): MemberSpec {
+  return {
+    memberId: member.memberId,
+    groupInstanceId: member.groupInstanceId,
+    clientId: member.clientId,
+    host: member.host,
+    sessionTimeoutMs: member.sessionTimeoutMs,
+    rebalanceTimeoutMs: member.rebalanceTimeoutMs,
+    protocolType: member.protocolType,
+    protocols: member.protocols,
+  };
+}
+
 /** A member as handlers see it: read-only. */
 export interface MemberView extends MemberSpec {
   readonly assignment: Buffer;

@@ -1,0 +1,257 @@
+import { ErrorReason, GroupState, MembershipEventType, RebalanceTrigger } from '@hospital/proto';
+import { HeldResponse } from '../runtime/held-response';
+import {
+  GROUP,
+  joinNew,
+  joinRequest,
+  REBALANCE,
+  SESSION,
+  shardFixture,
+  subscription,
+  typesOf,
+} from '../testing/shard-fixture';
+import { joinGroup } from './join';
+import { syncGroup } from './sync';
+
+const spec = (memberId: string, clientId: string, instance?: string) => ({
+  memberId,
+  groupInstanceId: instance,
+  clientId,
+  host: '10.0.0.1',
+  sessionTimeoutMs: SESSION,
+  rebalanceTimeoutMs: REBALANCE,
+  protocolType: 'consumer',
+  protocols: [{ name: 'range', metadata: subscription('patient.checkout') }],
+});
+
+describe('broker/coordinator/shard: JoinGroup records', () => {
+  it('answers a new member MEMBER_ID_REQUIRED with one record: the id it handed out', () => {
+    const t = shardFixture();
+    const { result } = t.run(joinGroup(joinRequest('', 'c1'), '10.0.0.1'));
+    expect(result.records).toEqual([
+      {
+        type: 'member-id-issued',
+        groupId: GROUP,
+        memberId: 'c1-id1',
+        expiresInMs: SESSION,
+        atMs: t.now(),
+      },
+    ]);
+    expect(result.response).toEqual({
+      error: expect.objectContaining({
+        reason: ErrorReason.MEMBER_ID_REQUIRED,
+        metadata: { member_id: 'c1-id1' },
+      }),
+    });
+    expect(t.group().pendingMembers).toEqual(new Set(['c1-id1']));
+    expect(t.scheduled('pending-member')).toEqual([
+      { kind: 'pending-member', groupId: GROUP, memberId: 'c1-id1' },
+    ]);
+  });
+
+  it('adds the returning member and holds its join, starts the rebalance, and completes the join at once when all have rejoined', () => {
+    const t = shardFixture();
+    const { memberId, joined } = joinNew(t, 'c1', joinGroup);
+    expect(joined.records).toEqual([
+      { type: 'member-added', groupId: GROUP, spec: spec(memberId, 'c1'), atMs: t.now() },
+      { type: 'join-held', groupId: GROUP, memberId, held: expect.any(HeldResponse) },
+    ]);
+    expect(joined.following).toEqual([
+      [
+        {
+          type: 'rebalance-started',
+          groupId: GROUP,
+          trigger: RebalanceTrigger.REBALANCE_TRIGGER_MEMBER_JOINED,
+          reason: 'c1 joined',
+          atMs: t.now(),
+          joinTimeoutMs: REBALANCE,
+          initialDelayMs: 0,
+        },
+      ],
+      [
+        {
+          type: 'join-completed',
+          groupId: GROUP,
+          generationId: 1,
+          protocolName: 'range',
+          leaderId: memberId,
+          atMs: t.now(),
+          syncTimeoutMs: REBALANCE,
+        },
+        {
+          type: 'join-answered',
+          groupId: GROUP,
+          memberId,
+          answer: {
+            value: {
+              generationId: 1,
+              protocolType: 'consumer',
+              protocolName: 'range',
+              leader: memberId,
+              memberId,
+              members: [
+                {
+                  memberId,
+                  groupInstanceId: undefined,
+                  metadata: subscription('patient.checkout'),
+                  clientId: 'c1',
+                  host: '10.0.0.1',
+                },
+              ],
+            },
+          },
+        },
+      ],
+    ]);
+    expect(t.group().state).toBe(GroupState.GROUP_STATE_COMPLETING_REBALANCE);
+    expect(t.scheduled('sync')).toEqual([{ kind: 'sync', groupId: GROUP, generationId: 1 }]);
+  });
+
+  it('holds an Empty group in the initial delay: the join completes only when the delay timer fires', () => {
+    const t = shardFixture({ initialRebalanceDelayMs: 3_000 });
+    const { joined } = joinNew(t, 'c1', joinGroup);
+    expect(joined.following).toEqual([
+      [expect.objectContaining({ type: 'rebalance-started', initialDelayMs: 3_000 })],
+      [],
+    ]);
+    expect(t.advance(3_000).map(typesOf)).toEqual([
+      ['initial-delay-ended'],
+      ['join-completed', 'join-answered'],
+    ]);
+  });
+
+  it('answers a Stable follower that rejoins unchanged at once, with no records', () => {
+    const t = shardFixture();
+    const leader = joinNew(t, 'c1', joinGroup);
+    const follower = joinNew(t, 'c2', joinGroup);
+    t.run(joinGroup(joinRequest(leader.memberId, 'c1'), '10.0.0.1'));
+    t.run(
+      syncGroup({
+        groupId: GROUP,
+        generationId: 2,
+        memberId: follower.memberId,
+        groupInstanceId: undefined,
+        protocolType: 'consumer',
+        protocolName: 'range',
+        assignments: [],
+      }),
+    );
+    t.run(
+      syncGroup({
+        groupId: GROUP,
+        generationId: 2,
+        memberId: leader.memberId,
+        groupInstanceId: undefined,
+        protocolType: 'consumer',
+        protocolName: 'range',
+        assignments: [],
+      }),
+    );
+    expect(t.group().state).toBe(GroupState.GROUP_STATE_STABLE);
+    const again = t.run(joinGroup(joinRequest(follower.memberId, 'c2'), '10.0.0.1'));
+    expect(again.records).toEqual([]);
+    expect(again.result.response).toEqual({
+      value: expect.objectContaining({ generationId: 2, memberId: follower.memberId, members: [] }),
+    });
+  });
+
+  it('starts a rebalance when the leader of a Stable group rejoins', () => {
+    const t = shardFixture();
+    const { memberId } = joinNew(t, 'c1', joinGroup);
+    t.run(
+      syncGroup({
+        groupId: GROUP,
+        generationId: 1,
+        memberId,
+        groupInstanceId: undefined,
+        protocolType: 'consumer',
+        protocolName: 'range',
+        assignments: [],
+      }),
+    );
+    const changed = t.handle(
+      joinGroup(
+        joinRequest(memberId, 'c1', { topics: ['patient.checkout', 'pharmacy'] }),
+        '10.0.0.1',
+      ),
+    );
+    expect(typesOf(changed.records)).toEqual(['member-updated', 'join-held']);
+    t.apply(changed);
+    expect(t.group().history.at(-1)).toMatchObject({
+      generationId: 2,
+      trigger: RebalanceTrigger.REBALANCE_TRIGGER_METADATA_CHANGED,
+      reason: 'the leader rejoined',
+    });
+  });
+
+  it('refuses a join that would change nothing with no records: unknown member, bad session timeout', () => {
+    const t = shardFixture({ minSessionTimeoutMs: 6_000 });
+    expect(() =>
+      t.handle(joinGroup({ ...joinRequest('', 'c1'), sessionTimeoutMs: 10 }, 'h')),
+    ).toThrow(expect.objectContaining({ reason: ErrorReason.INVALID_SESSION_TIMEOUT }));
+    expect(() => t.handle(joinGroup(joinRequest('ghost', 'c1'), 'h'))).toThrow(
+      expect.objectContaining({ reason: ErrorReason.UNKNOWN_MEMBER_ID }),
+    );
+    expect([...t.shard.groups()]).toEqual([]);
+  });
+});
+
+describe('broker/coordinator/shard: static members', () => {
+  const staticJoin = (t: ReturnType<typeof shardFixture>) =>
+    t.run(joinGroup(joinRequest('', 'c1', { instance: 'billing-0' }), '10.0.0.1'));
+
+  it('replaces a restarted instance in a Stable group, stores the replacement, then answers it', () => {
+    const t = shardFixture();
+    staticJoin(t);
+    const original = t.group().staticMembers.get('billing-0') as string;
+    t.run(
+      syncGroup({
+        groupId: GROUP,
+        generationId: 1,
+        memberId: original,
+        groupInstanceId: 'billing-0',
+        protocolType: 'consumer',
+        protocolName: 'range',
+        assignments: [{ memberId: original, assignment: Buffer.from('P0-P3') }],
+      }),
+    );
+    const restarted = staticJoin(t);
+    expect(restarted.records).toEqual([
+      {
+        type: 'static-member-replaced',
+        groupId: GROUP,
+        previousId: original,
+        spec: spec('billing-0-id2', 'c1', 'billing-0'),
+        atMs: t.now(),
+        failure: expect.objectContaining({ reason: ErrorReason.FENCED_INSTANCE_ID }),
+      },
+      {
+        type: 'join-held',
+        groupId: GROUP,
+        memberId: 'billing-0-id2',
+        held: expect.any(HeldResponse),
+      },
+    ]);
+    expect(restarted.result.notices).toEqual([
+      expect.objectContaining({
+        kind: 'member',
+        memberId: original,
+        final: true,
+        event: expect.objectContaining({
+          type: MembershipEventType.MEMBERSHIP_EVENT_TYPE_MEMBER_REMOVED,
+        }),
+      }),
+    ]);
+    expect(restarted.following.map(typesOf)).toEqual([['group-metadata'], ['join-answered']]);
+    const stored = restarted.following[0][0];
+    expect(stored).toMatchObject({
+      value: {
+        generationId: 1,
+        leader: 'billing-0-id2',
+        members: [{ memberId: 'billing-0-id2', assignment: Buffer.from('P0-P3') }],
+      },
+    });
+    expect(t.group().state).toBe(GroupState.GROUP_STATE_STABLE);
+    expect(t.group().generationId).toBe(1);
+  });
+});
