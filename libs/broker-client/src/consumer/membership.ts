@@ -11,7 +11,7 @@ import type { BrokerConnection } from '../connection/broker-connection';
 import { BrokerClientError } from '../errors';
 import { delay, withRetry, type RetryOptions } from '../retry';
 import type { Assignor, MemberSubscription } from './assignors';
-import { toTopicPartitions } from './topic-partition';
+import { toTopicPartitions, tpKey } from './topic-partition';
 
 export interface MembershipOptions {
   groupId: string;
@@ -41,6 +41,7 @@ export class GroupMembership {
   generationId = -1;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private heartbeatInFlight = false;
+  private lastHeartbeatAt = 0;
   private watch: { cancel(): void } | undefined;
   /** Aborted by close(): a join in progress stops retrying and its held call is cancelled. */
   private readonly closing = new AbortController();
@@ -167,6 +168,7 @@ export class GroupMembership {
       const described = await withRetry(
         () => this.connection.call('describeTopic', { name: topic }),
         this.options.retry,
+        // A topic that cannot be described (deleted meanwhile) gets no partitions this generation.
       ).catch(() => undefined);
       if (described?.topic) partitionsPerTopic.set(topic, described.topic.partitions.length);
     }
@@ -209,10 +211,23 @@ export class GroupMembership {
     this.watch = undefined;
   }
 
+  /**
+   * The handlers' heartbeat(), as KafkaJS's: a heartbeat now if the interval
+   * has passed since the last one (a long batch can keep the session alive
+   * this way); otherwise nothing. Its answer, such as "rebalancing", reaches
+   * the consumer as the background heartbeat's would.
+   */
+  async heartbeatIfDue(): Promise<void> {
+    if (!this.heartbeatTimer) return;
+    if (Date.now() - this.lastHeartbeatAt < this.options.heartbeatIntervalMs) return;
+    await this.heartbeat();
+  }
+
   private async heartbeat(): Promise<void> {
     // One heartbeat at a time: a slow broker must not pile calls up behind each other.
     if (this.heartbeatInFlight) return;
     this.heartbeatInFlight = true;
+    this.lastHeartbeatAt = Date.now();
     try {
       await this.connection.call('heartbeat', {
         groupId: this.options.groupId,
@@ -253,7 +268,7 @@ export class GroupMembership {
       name: topic,
       partitions: partitions.map((partition) => ({
         partition,
-        committedOffset: offsets.get(`${topic}\u0000${partition}`) as number,
+        committedOffset: offsets.get(tpKey(topic, partition)) as number,
         metadata: '',
       })),
     }));
@@ -275,6 +290,7 @@ export class GroupMembership {
         groupId: this.options.groupId,
         members: [{ memberId: this.memberId, groupInstanceId: undefined, reason }],
       })
+      // The broker is gone or has already dropped us: its session timeout removes us anyway.
       .catch(() => undefined);
     this.memberId = '';
   }
