@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { BrokerConnection, Consumer, Producer } from '@hospital/broker-client';
-import { startBroker, type BrokerProcess } from '@hospital/testing';
+import { startBroker, type BrokerProcess } from '@hospital/processes';
 
 const CLI = join(__dirname, '..', 'dist', 'main.js');
 const TOKEN = 'cli-test';

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { findFreePort } from '@hospital/testing';
+import { findFreePort } from '@hospital/processes';
 
 const CLI = join(__dirname, '..', 'dist', 'main.js');
 const hospital = (...args: string[]) =>

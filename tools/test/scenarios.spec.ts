@@ -1,4 +1,4 @@
-import { startBroker, type BrokerProcess } from '@hospital/testing';
+import { startBroker, type BrokerProcess } from '@hospital/processes';
 import { runScenario, SCENARIOS } from '../src/scenarios/scenarios';
 
 const TOKEN = 'scenarios';

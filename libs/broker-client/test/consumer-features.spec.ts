@@ -1,4 +1,4 @@
-import { startBroker, type BrokerProcess } from '@hospital/testing';
+import { startBroker, type BrokerProcess } from '@hospital/processes';
 import { Admin } from '../src/admin/admin';
 import { BrokerConnection } from '../src/connection/broker-connection';
 import { Consumer, type ConsumerEvents, type ConsumerOptions } from '../src/consumer/consumer';

@@ -1,5 +1,5 @@
 import { partitionForKey } from '@hospital/proto';
-import { startBroker, type BrokerProcess } from '@hospital/testing';
+import { startBroker, type BrokerProcess } from '@hospital/processes';
 import { BrokerConnection } from '../src/connection/broker-connection';
 import { Producer } from '../src/producer/producer';
 import { ConsumerProcess, untilAll } from './support/consumer-process';

@@ -1,4 +1,4 @@
-import { startBroker, type BrokerProcess } from '@hospital/testing';
+import { startBroker, type BrokerProcess } from '@hospital/processes';
 import { BrokerConnection } from '../src/connection/broker-connection';
 import { Consumer } from '../src/consumer/consumer';
 

@@ -1,5 +1,5 @@
 import { ErrorReason } from '@hospital/proto';
-import { startBroker, type BrokerProcess } from '@hospital/testing';
+import { startBroker, type BrokerProcess } from '@hospital/processes';
 import { Admin } from '../src/admin/admin';
 import { BrokerConnection } from '../src/connection/broker-connection';
 import { ProducerBufferFullError } from '../src/producer/buffer-budget';

@@ -1,5 +1,6 @@
 import { ErrorReason, partitionForKey } from '@hospital/proto';
-import { readPartition, startBroker, type BrokerProcess } from '@hospital/testing';
+import { readPartition } from '@hospital/testing';
+import { startBroker, type BrokerProcess } from '@hospital/processes';
 import { BrokerConnection } from '../src/connection/broker-connection';
 import { BrokerClientError } from '../src/errors';
 import { Producer } from '../src/producer/producer';

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startPostgres, type StartedPostgres } from '@hospital/testing';
+import { startPostgres, type StartedPostgres } from '@hospital/processes';
 import { Client } from 'pg';
 import {
   applyMigrations,

@@ -1,4 +1,4 @@
-import { startPostgres, type StartedPostgres } from '@hospital/testing';
+import { startPostgres, type StartedPostgres } from '@hospital/processes';
 import { Client } from 'pg';
 import {
   newestPerKey,

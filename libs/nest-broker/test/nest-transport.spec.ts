@@ -9,7 +9,7 @@ import {
 import { NestFactory } from '@nestjs/core';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { IsolationPrecaution, partitionForKey, PatientCheckedOut } from '@hospital/proto';
-import { startBroker, type BrokerProcess } from '@hospital/testing';
+import { startBroker, type BrokerProcess } from '@hospital/processes';
 import { lastValueFrom } from 'rxjs';
 import { Admin, BrokerConnection, type IncomingRecord } from '@hospital/broker-client';
 import {

@@ -1,31 +1,3 @@
-export {
-  startPostgres,
-  choosePostgresMode,
-  isContainerRuntimeReachable,
-  DEFAULT_POSTGRES_IMAGE,
-  type PostgresMode,
-  type StartedPostgres,
-  type StartPostgresOptions,
-} from './postgres/start-postgres';
-export {
-  startEmbeddedPostgres,
-  type EmbeddedPostgres,
-  type EmbeddedPostgresOptions,
-} from './postgres/embedded';
-export { findFreePort, findFreePortBlock } from './postgres/free-port';
-export {
-  startBroker,
-  BROKER_MAIN,
-  type BrokerProcess,
-  type StartBrokerOptions,
-} from './broker/start-broker';
-export { readPartition } from './broker/read-partition';
-export { groupCaughtUp } from './broker/caught-up';
-export {
-  DIE_WITH_PARENT,
-  startNodeProcess,
-  logMessage,
-  type NodeProcess,
-  type StartNodeProcessOptions,
-} from './process/node-process';
-export { startService, SERVICE_MAINS, type ServiceName } from './process/start-service';
+// Helpers only tests use; what starts processes is @hospital/processes.
+export { readPartition } from './read-partition';
+export { groupCaughtUp } from './caught-up';

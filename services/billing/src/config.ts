@@ -1,4 +1,4 @@
-import { loadConsumerServiceConfig, type ConsumerServiceConfig } from '@hospital/nest-broker';
+import { loadConsumerServiceConfig, type ConsumerServiceConfig } from '@hospital/service-runtime';
 
 /** Billing's settings: BILLING_DATABASE_URL (required), BILLING_HOST/PORT (default 127.0.0.1:3001), and the shared consumer variables. */
 export type BillingConfig = ConsumerServiceConfig;

@@ -3,12 +3,12 @@ import { bootstrapServiceDatabases, serviceUrl } from '@hospital/db';
 import { decodeRecordBatch, PatientCheckedOut } from '@hospital/proto';
 import {
   findFreePort,
-  groupCaughtUp,
   startBroker,
   startPostgres,
   type BrokerProcess,
   type StartedPostgres,
-} from '@hospital/testing';
+} from '@hospital/processes';
+import { groupCaughtUp } from '@hospital/testing';
 import { Client } from 'pg';
 import pino from 'pino';
 import { startBilling, type RunningBilling } from '../src/app';

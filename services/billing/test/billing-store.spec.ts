@@ -6,7 +6,7 @@ import {
   serviceUrl,
 } from '@hospital/db';
 import { PatientCheckedOut } from '@hospital/proto';
-import { startPostgres, type StartedPostgres } from '@hospital/testing';
+import { startPostgres, type StartedPostgres } from '@hospital/processes';
 import { applyCheckouts, createBillingClient } from '../src/persistence/billing-store';
 
 const billing = { schema: 'billing', role: 'billing_svc', password: 'billing-pw' };

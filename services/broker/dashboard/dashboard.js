@@ -3,9 +3,9 @@
 // (/api/events) redrawn as topics, groups, owners, lag and rebalances. The
 // buttons call the broker's /api/…, which relays them to `hospital demo`.
 
-/** @typedef {import('../../../libs/proto/src/wire/dashboard-api').DashboardSnapshot} DashboardSnapshot */
-/** @typedef {import('../../../libs/proto/src/wire/dashboard-api').GroupView} GroupView */
-/** @typedef {import('../../../libs/proto/src/wire/dashboard-api').ControlsView} ControlsView */
+/** @typedef {import('../../../libs/admin-api/src/dashboard-api').DashboardSnapshot} DashboardSnapshot */
+/** @typedef {import('../../../libs/admin-api/src/dashboard-api').GroupView} GroupView */
+/** @typedef {import('../../../libs/admin-api/src/dashboard-api').ControlsView} ControlsView */
 
 const TOKEN_KEY = 'hospital.adminToken';
 const TIMELINE_ROWS = 8;

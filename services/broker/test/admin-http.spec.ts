@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { DashboardSnapshot, ReplicasAnswer } from '@hospital/proto';
+import type { DashboardSnapshot, ReplicasAnswer } from '@hospital/admin-api';
 import { produceToEachPartition } from './support/broker-rpc';
 import { GroupDriver, settled } from './support/group-driver';
 import { ADMIN_TOKEN, startTestBroker, type TestBroker } from './support/start-test-broker';

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findFreePort, startBroker, type BrokerProcess } from '@hospital/testing';
+import { findFreePort, startBroker, type BrokerProcess } from '@hospital/processes';
 import { GroupState } from '@hospital/proto';
 import { BrokerRpc } from './support/broker-rpc';
 import { GroupDriver, settled } from './support/group-driver';

@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findFreePort, readPartition, startBroker, type BrokerProcess } from '@hospital/testing';
+import { findFreePort, startBroker, type BrokerProcess } from '@hospital/processes';
+import { readPartition } from '@hospital/testing';
 import { Acks } from '@hospital/proto';
 import { batchOf, BrokerRpc } from './support/broker-rpc';
 

@@ -1,4 +1,4 @@
-import { runService } from '@hospital/nest-broker';
+import { runService } from '@hospital/service-runtime';
 import { startCheckout } from './app';
 import { loadCheckoutConfig } from './config';
 

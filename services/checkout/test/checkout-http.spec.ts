@@ -1,7 +1,8 @@
 import type { INestApplication } from '@nestjs/common';
 import { BrokerConnection } from '@hospital/broker-client';
 import { partitionForKey, PatientCheckedOut } from '@hospital/proto';
-import { findFreePort, readPartition, startBroker, type BrokerProcess } from '@hospital/testing';
+import { findFreePort, startBroker, type BrokerProcess } from '@hospital/processes';
+import { readPartition } from '@hospital/testing';
 import pino from 'pino';
 import { startCheckout } from '../src/app';
 import { loadCheckoutConfig } from '../src/config';

@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline';
 import type { INestApplication } from '@nestjs/common';
 import { BrokerConnection } from '@hospital/broker-client';
 import { decodeRecordBatch, PatientCheckedOut } from '@hospital/proto';
-import { findFreePort, startBroker, type BrokerProcess } from '@hospital/testing';
+import { findFreePort, startBroker, type BrokerProcess } from '@hospital/processes';
 import pino from 'pino';
 import { startCheckout } from '../src/app';
 import { loadCheckoutConfig } from '../src/config';

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { startConsumerService, type RunningConsumerService } from '@hospital/nest-broker';
+import { startConsumerService, type RunningConsumerService } from '@hospital/service-runtime';
 import pino, { type Logger } from 'pino';
 import { PatientCheckedOut } from '@hospital/proto';
 import { rejectionReason } from './checkout-rules';

@@ -1,4 +1,4 @@
-import { runService } from '@hospital/nest-broker';
+import { runService } from '@hospital/service-runtime';
 import { startHousekeeping } from './app';
 import { loadHousekeepingConfig } from './config';
 

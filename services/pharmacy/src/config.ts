@@ -1,4 +1,4 @@
-import { loadConsumerServiceConfig, type ConsumerServiceConfig } from '@hospital/nest-broker';
+import { loadConsumerServiceConfig, type ConsumerServiceConfig } from '@hospital/service-runtime';
 
 /** Pharmacy's settings: PHARMACY_DATABASE_URL (required), PHARMACY_HOST/PORT (default 127.0.0.1:3003), and the shared consumer variables. */
 export type PharmacyConfig = ConsumerServiceConfig;

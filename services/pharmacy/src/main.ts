@@ -1,4 +1,4 @@
-import { runService } from '@hospital/nest-broker';
+import { runService } from '@hospital/service-runtime';
 import { startPharmacy } from './app';
 import { loadPharmacyConfig } from './config';
 

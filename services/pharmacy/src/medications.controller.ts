@@ -1,6 +1,6 @@
 import { Controller, Get, Inject, NotFoundException, Param } from '@nestjs/common';
 import type { PrismaClient } from './generated/prisma/client';
-import { DATABASE } from '@hospital/nest-broker';
+import { DATABASE } from '@hospital/service-runtime';
 
 /** Pharmacy's read API. */
 @Controller()

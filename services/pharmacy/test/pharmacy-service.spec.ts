@@ -1,15 +1,15 @@
 import { Admin, BrokerConnection, Producer } from '@hospital/broker-client';
 import { bootstrapServiceDatabases, serviceUrl } from '@hospital/db';
-import type { RunningConsumerService } from '@hospital/nest-broker';
+import type { RunningConsumerService } from '@hospital/service-runtime';
 import { decodeRecordBatch, PatientCheckedOut } from '@hospital/proto';
 import {
   findFreePort,
-  groupCaughtUp,
   startBroker,
   startPostgres,
   type BrokerProcess,
   type StartedPostgres,
-} from '@hospital/testing';
+} from '@hospital/processes';
+import { groupCaughtUp } from '@hospital/testing';
 import { Client } from 'pg';
 import pino from 'pino';
 import { startPharmacy } from '../src/app';

@@ -10,7 +10,7 @@ import {
   type BrokerProcess,
   type NodeProcess,
   type StartedPostgres,
-} from '@hospital/testing';
+} from '@hospital/processes';
 import { Client } from 'pg';
 import { actualRows, EXPECTED, newestVersions } from './support/expected-rows';
 import {

@@ -12,7 +12,7 @@ import {
   type FetchResponse,
   type ProduceResponse,
 } from '@hospital/proto';
-import { startBroker } from '@hospital/testing';
+import { startBroker } from '@hospital/processes';
 
 export interface BrokerBenchCase {
   partitions: number;

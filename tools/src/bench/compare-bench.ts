@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Admin, BrokerConnection, Consumer, Producer } from '@hospital/broker-client';
 import { rebalanceTriggerLabel } from '@hospital/proto';
-import { findFreePort, startBroker } from '@hospital/testing';
+import { findFreePort, startBroker } from '@hospital/processes';
 
 export interface SystemResult {
   system: string;

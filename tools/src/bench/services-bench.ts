@@ -10,7 +10,7 @@ import {
   type BrokerProcess,
   type NodeProcess,
   type StartedPostgres,
-} from '@hospital/testing';
+} from '@hospital/processes';
 import { Client } from 'pg';
 import pino from 'pino';
 import { checkoutBody, postJson } from '../shared/checkout-requests';

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import type { ReplicasAnswer, ReplicaView, SupervisorError } from '@hospital/proto';
+import type { ReplicasAnswer, ReplicaView, SupervisorError } from '@hospital/admin-api';
 import {
   COMMON,
   parsed,

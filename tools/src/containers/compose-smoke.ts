@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { Agent } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { DashboardSnapshot } from '@hospital/proto';
+import type { DashboardSnapshot } from '@hospital/admin-api';
 import { checkoutBody, postJson } from '../shared/checkout-requests';
 
 const run = promisify(execFile);

@@ -1,7 +1,8 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { presentsAdminToken, type ReplicasAnswer, type SupervisorError } from '@hospital/proto';
+import { presentsAdminToken } from '@hospital/proto';
+import { type ReplicasAnswer, type SupervisorError } from '@hospital/admin-api';
 import { SupervisorRefusal, type ReplicaSupervisor } from './replica-supervisor';
 
 export interface RunningControlServer {

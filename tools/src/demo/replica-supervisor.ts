@@ -1,5 +1,5 @@
 import { byCodeUnits } from '@hospital/proto';
-import type { ReplicaState, ReplicaView } from '@hospital/proto';
+import type { ReplicaState, ReplicaView } from '@hospital/admin-api';
 
 /** A started replica process, as the supervisor needs it. */
 export interface ReplicaProcess {

@@ -12,7 +12,7 @@ import {
   type EmbeddedPostgres,
   type NodeProcess,
   type ServiceName,
-} from '@hospital/testing';
+} from '@hospital/processes';
 import { startControlServer, type RunningControlServer } from './control-server';
 import { ReplicaSupervisor } from './replica-supervisor';
 

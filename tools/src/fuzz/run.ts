@@ -9,7 +9,7 @@ import { Agent } from 'node:http';
 import { Client, credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import * as proto from '@hospital/proto';
 import { BrokerService, encodeRecordBatch } from '@hospital/proto';
-import { startBroker, startService } from '@hospital/testing';
+import { startBroker, startService } from '@hospital/processes';
 import { checkoutBody, postJson } from '../shared/checkout-requests';
 import { damageBytes, mutateLike, Random } from './mutate';
 

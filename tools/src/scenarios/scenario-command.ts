@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { startBroker } from '@hospital/testing';
+import { startBroker } from '@hospital/processes';
 import { UsageError, type CommandContext } from '../cli/admin-commands';
 import { runScenario, SCENARIOS } from './scenarios';
 

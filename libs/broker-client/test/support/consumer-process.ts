@@ -1,4 +1,4 @@
-import { DIE_WITH_PARENT } from '@hospital/testing';
+import { DIE_WITH_PARENT } from '@hospital/processes';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';

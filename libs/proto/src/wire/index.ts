@@ -4,7 +4,5 @@ export * from './record-batch';
 export * from './errors';
 export * from './offset-metadata';
 export * from './labels';
-export * from './supervisor-api';
 export * from './admin-token';
-export * from './dashboard-api';
 export * from './code-unit-order';

@@ -1,10 +1,10 @@
 import {
   GroupState,
   RebalanceTrigger,
-  type ControlsView,
   type GroupDescription,
   type TopicDescription,
 } from '@hospital/proto';
+import { type ControlsView } from '@hospital/admin-api';
 import { buildDashboardSnapshot } from './dashboard-snapshot';
 import { RateTracker } from './rate-tracker';
 

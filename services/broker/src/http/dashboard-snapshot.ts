@@ -1,14 +1,16 @@
 import {
   groupStateLabel,
   rebalanceTriggerLabel,
+  type GroupDescription,
+  type TopicDescription,
+} from '@hospital/proto';
+import {
   type ControlsView,
   type DashboardSnapshot,
-  type GroupDescription,
   type GroupView,
   type PartitionView,
-  type TopicDescription,
   type TopicView,
-} from '@hospital/proto';
+} from '@hospital/admin-api';
 import type { RateTracker } from './rate-tracker';
 
 export interface SnapshotInput {

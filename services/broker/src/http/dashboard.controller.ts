@@ -4,7 +4,7 @@ import { Controller, Get, Header, Inject, Sse, type MessageEvent } from '@nestjs
 import { map, type Observable } from 'rxjs';
 import type { Registry } from 'prom-client';
 import { DashboardService } from './dashboard.service';
-import type { DashboardSnapshot } from '@hospital/proto';
+import type { DashboardSnapshot } from '@hospital/admin-api';
 
 export const DASHBOARD_DIR = Symbol('DASHBOARD_DIR');
 export const BROKER_METRICS = Symbol('BROKER_METRICS');

@@ -2,9 +2,9 @@ import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { exhaustMap, shareReplay, timer, type Observable } from 'rxjs';
 import { Broker } from '../broker';
 import { buildDashboardSnapshot } from './dashboard-snapshot';
-import type { ControlsView, DashboardSnapshot } from '@hospital/proto';
+import type { ControlsView, DashboardSnapshot } from '@hospital/admin-api';
 import { RateTracker } from './rate-tracker';
-import { SupervisorClient } from './supervisor-client';
+import { ReplicaControls } from './controls/replica-controls';
 
 /** How often watchers get a fresh snapshot. */
 export const DASHBOARD_UPDATE_MS = 1_000;
@@ -29,7 +29,7 @@ export class DashboardService implements OnModuleDestroy {
 
   constructor(
     private readonly broker: Broker,
-    private readonly supervisor: SupervisorClient,
+    private readonly supervisor: ReplicaControls,
   ) {}
 
   async snapshot(): Promise<DashboardSnapshot> {

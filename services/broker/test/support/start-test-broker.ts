@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findFreePort } from '@hospital/testing';
+import { findFreePort } from '@hospital/processes';
 import pino from 'pino';
 import { loadBrokerConfig, type BrokerConfig } from '../../src/config/broker-config';
 import { startBrokerServer, type RunningBroker } from '../../src/server';

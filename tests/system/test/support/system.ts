@@ -4,11 +4,11 @@ import { serviceUrl, type ServiceDatabase } from '@hospital/db';
 import { type IncomingRecord } from '@hospital/proto';
 import {
   findFreePort,
-  readPartition,
   startService,
   type NodeProcess,
   type ServiceName,
-} from '@hospital/testing';
+} from '@hospital/processes';
+import { readPartition } from '@hospital/testing';
 
 export type ConsumerService = Exclude<ServiceName, 'checkout'>;
 export const CONSUMERS: ConsumerService[] = ['billing', 'housekeeping', 'pharmacy'];

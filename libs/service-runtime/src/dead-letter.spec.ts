@@ -1,4 +1,4 @@
-import type { BrokerClientProxy } from './broker.client';
+import type { BrokerClientProxy } from '@hospital/nest-broker';
 import { ConsumerMetrics } from './consumer-metrics';
 import { handleBatchOrDeadLetter, type RecordBatch, type RecordPosition } from './dead-letter';
 

@@ -8,9 +8,9 @@ import {
   Post,
   UseGuards,
 } from '@nestjs/common';
-import type { ReplicasAnswer } from '@hospital/proto';
-import { AdminTokenGuard } from './admin-token.guard';
-import { SupervisorClient } from './supervisor-client';
+import type { ReplicasAnswer } from '@hospital/admin-api';
+import { AdminTokenGuard } from '../admin-token.guard';
+import { ReplicaControls } from './replica-controls';
 
 /** Most replicas one group may be scaled to from the dashboard. */
 export const MAX_REPLICAS = 16;
@@ -30,7 +30,7 @@ function name(value: string, field: string): string {
 @Controller('api')
 @UseGuards(AdminTokenGuard)
 export class ControlController {
-  constructor(private readonly supervisor: SupervisorClient) {}
+  constructor(private readonly supervisor: ReplicaControls) {}
 
   @Post('groups/:group/scale')
   @HttpCode(200)

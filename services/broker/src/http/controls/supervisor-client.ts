@@ -1,28 +1,20 @@
-import type { ControlsView, ReplicasAnswer, SupervisorError } from '@hospital/proto';
+import type { ControlsView, ReplicasAnswer, SupervisorError } from '@hospital/admin-api';
 
-export interface SupervisorAnswer {
-  status: number;
-  body: ReplicasAnswer | SupervisorError;
-}
-
-const NO_SUPERVISOR =
-  'no process supervisor: this broker was not started by `hospital demo` (BROKER_CONTROL_URL is unset); ' +
-  'with docker compose, scale with `docker compose up --scale billing=4`';
+import type { ReplicaControls, SupervisorAnswer } from './replica-controls';
 
 /**
  * Talks to the process supervisor behind the dashboard's buttons. The broker
  * only relays: it checks the admin token, and the supervisor checks it again.
  */
-export class SupervisorClient {
+export class SupervisorClient implements ReplicaControls {
   constructor(
-    private readonly url: string | undefined,
+    private readonly url: string,
     private readonly adminToken: string | undefined,
     private readonly timeoutMs = 2_000,
   ) {}
 
   /** The replicas to show, or why there are no controls. Never throws. */
   async view(): Promise<ControlsView> {
-    if (!this.url) return { available: false, reason: NO_SUPERVISOR, replicas: [] };
     const answer = await this.call('GET', '/replicas');
     if (answer.status === 200 && 'replicas' in answer.body)
       return { available: true, replicas: answer.body.replicas };
@@ -36,7 +28,6 @@ export class SupervisorClient {
 
   /** Relays one command; a supervisor that is missing or down is a 503 with the reason. */
   async command(path: string, body: unknown = {}): Promise<SupervisorAnswer> {
-    if (!this.url) return { status: 503, body: { error: NO_SUPERVISOR } };
     return this.call('POST', path, body);
   }
 

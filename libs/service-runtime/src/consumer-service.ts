@@ -4,9 +4,9 @@ import { Ctx, EventPattern } from '@nestjs/microservices';
 import { NestFactory } from '@nestjs/core';
 import { applyMigrations, readConsumedOffset, type SqlClient } from '@hospital/db';
 import type { Logger } from 'pino';
-import { BrokerClientProxy } from './broker.client';
-import { BrokerBatchContext } from './broker-batch.context';
-import { BrokerServer } from './broker.server';
+import { BrokerClientProxy } from '@hospital/nest-broker';
+import { BrokerBatchContext } from '@hospital/nest-broker';
+import { BrokerServer } from '@hospital/nest-broker';
 import { ConsumerMetrics } from './consumer-metrics';
 import type { ConsumerServiceConfig } from './consumer-service-config';
 import {

@@ -1,6 +1,6 @@
 import type { IncomingRecord } from '@hospital/broker-client';
 import type { Logger } from 'pino';
-import type { BrokerClientProxy } from './broker.client';
+import type { BrokerClientProxy } from '@hospital/nest-broker';
 import type { ConsumerMetrics } from './consumer-metrics';
 
 /** Where a batch came from and the offset to store with whatever it produced. */

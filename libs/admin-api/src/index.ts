@@ -1,0 +1,3 @@
+// JSON contracts of the admin HTTP surfaces (not the gRPC wire contract, which is @hospital/proto).
+export * from './dashboard-api';
+export * from './supervisor-api';
