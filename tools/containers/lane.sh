@@ -31,7 +31,7 @@ npx nx run-many -t build --output-style=static >/dev/null
 step "integration suites against testcontainers (POSTGRES_TEST_MODE=testcontainers)"
 # The reaper image (ryuk) cannot be pulled here; every suite stops its own containers.
 POSTGRES_TEST_MODE=testcontainers TESTCONTAINERS_RYUK_DISABLED=true \
-  npx nx run-many -t test -p testing db billing housekeeping pharmacy system-tests --output-style=stream
+  npx nx run-many -t test -p processes db billing housekeeping pharmacy system-tests --output-style=stream
 
 step "compose smoke test (docker-compose up --build, 1,000 checkouts, scale, kill, down -v)"
 node tools/dist/containers/compose-smoke.js

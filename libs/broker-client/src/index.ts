@@ -1,4 +1,4 @@
-// Producer, Consumer (group member) and Admin client for the broker (DESIGN.md §3.3).
+// Producer, Consumer (group member) and Admin client for the broker (docs/architecture.md, "Packages").
 export { BrokerConnection, type ConnectionOptions } from './connection/broker-connection';
 export { BrokerClientError, toClientError } from './errors';
 export { Instrumentation } from './instrumentation';

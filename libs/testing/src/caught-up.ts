@@ -6,6 +6,24 @@ export interface OffsetsView {
   ): Promise<{ partitions: { partition: number; logEndOffset: number }[] }>;
 }
 
+/** True once the group has committed the end of every non-empty partition of the topic. */
+export async function isCaughtUp(
+  admin: OffsetsView,
+  groupId: string,
+  topic: string,
+): Promise<boolean> {
+  const [offsets, described] = await Promise.all([
+    admin.fetchOffsets(groupId, topic),
+    admin.describeTopic(topic),
+  ]);
+  return described.partitions.every(
+    (partition) =>
+      partition.logEndOffset === 0 ||
+      offsets.find((entry) => entry.partition === partition.partition)?.offset ===
+        partition.logEndOffset,
+  );
+}
+
 /**
  * Resolves once a group's committed offsets reach the end of every non-empty
  * partition of a topic. It checks at once and again after every commit the
@@ -18,22 +36,10 @@ export function groupCaughtUp(
   topic: string,
   onCommit: (listener: () => void) => () => void,
 ): Promise<void> {
-  const isCaughtUp = async () => {
-    const [offsets, described] = await Promise.all([
-      admin.fetchOffsets(groupId, topic),
-      admin.describeTopic(topic),
-    ]);
-    return described.partitions.every(
-      (partition) =>
-        partition.logEndOffset === 0 ||
-        offsets.find((entry) => entry.partition === partition.partition)?.offset ===
-          partition.logEndOffset,
-    );
-  };
   return new Promise<void>((resolve, reject) => {
     let done = false;
     const check = () =>
-      void isCaughtUp().then((caughtUp) => {
+      void isCaughtUp(admin, groupId, topic).then((caughtUp) => {
         if (!caughtUp || done) return;
         done = true;
         off();

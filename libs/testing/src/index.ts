@@ -1,3 +1,3 @@
 // Helpers only tests use; what starts processes is @hospital/processes.
 export { readPartition } from './read-partition';
-export { groupCaughtUp } from './caught-up';
+export { groupCaughtUp, isCaughtUp, type OffsetsView } from './caught-up';

@@ -1,5 +1,5 @@
 /**
- * How durable an acknowledged append is (DESIGN.md §3.1):
+ * How durable an acknowledged append is (docs/architecture.md, "The broker"):
  * - `append`: fsync before every acks=all answer (concurrent appends share one fsync);
  * - `interval`: group commit, an fsync every flush interval answers everyone waiting;
  * - `os`: no fsync on the produce path; the OS writes back in its own time.

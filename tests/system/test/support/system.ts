@@ -8,7 +8,7 @@ import {
   type NodeProcess,
   type ServiceName,
 } from '@hospital/processes';
-import { readPartition } from '@hospital/testing';
+import { isCaughtUp, readPartition } from '@hospital/testing';
 
 export type ConsumerService = Exclude<ServiceName, 'checkout'>;
 export const CONSUMERS: ConsumerService[] = ['billing', 'housekeeping', 'pharmacy'];
@@ -82,18 +82,8 @@ export async function eventually<T>(
 }
 
 /** True once the group has committed the end of every partition of the topic. */
-export async function caughtUp(admin: Admin, groupId: string, topic: string): Promise<boolean> {
-  const [offsets, described] = await Promise.all([
-    admin.fetchOffsets(groupId, topic),
-    admin.describeTopic(topic),
-  ]);
-  return described.partitions.every(
-    (partition) =>
-      partition.logEndOffset === 0 ||
-      offsets.find((entry) => entry.partition === partition.partition)?.offset ===
-        partition.logEndOffset,
-  );
-}
+export const caughtUp = (admin: Admin, groupId: string, topic: string) =>
+  isCaughtUp(admin, groupId, topic);
 
 /** Every record of a topic, partition by partition, in offset order. */
 export async function readTopic(
