@@ -4,7 +4,7 @@
 //   devDependencies for tests), and every declaration is imported somewhere;
 // - services depend on libs, never on other services; libs never on services
 //   or tools; the broker never on the client libraries; nothing but tests on
-//   @hospital/testing;
+//   @hospital/testing and the test-support libraries;
 // - no cycles (tests count: they import too, and a cycle breaks `^build`).
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -100,10 +100,13 @@ for (const project of projects.values()) {
     for (const [rule, broken] of rules)
       if (broken(project.name, target)) violations.push(`${project.name} -> ${target}: ${rule}`);
   }
-  if (project.dependencies.includes('@hospital/testing'))
-    violations.push(
-      `${project.name} -> @hospital/testing: only tests may use the test helpers (processes are @hospital/processes)`,
-    );
+  // Test helpers (@hospital/testing, and libraries tagged test-support) serve tests only.
+  if (!has(project.name, 'test-support'))
+    for (const target of project.dependencies)
+      if (target === '@hospital/testing' || has(target, 'test-support'))
+        violations.push(
+          `${project.name} -> ${target}: only tests may use test helpers (list it in devDependencies; processes are @hospital/processes)`,
+        );
 }
 
 const state = new Map();

@@ -1,14 +1,9 @@
-import { Admin, BrokerConnection, Producer } from '@hospital/broker-client';
-import { bootstrapServiceDatabases, serviceUrl } from '@hospital/db';
+import { BrokerConnection, Producer } from '@hospital/broker-client';
 import { decodeRecordBatch, PatientCheckedOut } from '@hospital/proto';
 import {
-  findFreePort,
-  startBroker,
-  startPostgres,
-  type BrokerProcess,
-  type StartedPostgres,
-} from '@hospital/processes';
-import { groupCaughtUp } from '@hospital/testing';
+  startConsumerServiceUnderTest,
+  type ConsumerServiceUnderTest,
+} from '@hospital/service-testing';
 import { Client } from 'pg';
 import pino from 'pino';
 import { startBilling, type RunningBilling } from '../src/app';
@@ -45,42 +40,30 @@ const checkoutEvent = (i: number, version = 1) =>
   });
 
 describe('billing service: consumes patient.checkout into schema billing', () => {
-  let broker: BrokerProcess;
-  let postgres: StartedPostgres;
+  let under: ConsumerServiceUnderTest<RunningBilling>;
   let billing: RunningBilling;
   let connection: BrokerConnection;
   let databaseUrl: string;
 
   beforeAll(async () => {
-    broker = await startBroker({
-      env: {
-        BROKER_TOPICS: 'patient.checkout:4,patient.checkout.dlq:1',
-        BROKER_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
-      },
+    under = await startConsumerServiceUnderTest({
+      group: 'billing',
+      role: billingRole,
+      start: (environment) =>
+        startBilling(
+          loadBillingConfig({
+            BILLING_DATABASE_URL: environment.databaseUrl,
+            BROKER_ADDRESS: environment.brokerAddress,
+            BILLING_PORT: environment.port,
+          }),
+          pino({ level: 'silent' }),
+        ),
     });
-    postgres = await startPostgres();
-    await bootstrapServiceDatabases(postgres.url, [billingRole]);
-    databaseUrl = serviceUrl(postgres.url, billingRole);
-    connection = new BrokerConnection({ broker: broker.address });
-    const config = loadBillingConfig({
-      BILLING_DATABASE_URL: databaseUrl,
-      BROKER_ADDRESS: broker.address,
-      BILLING_PORT: String(await findFreePort()),
-    });
-    billing = await startBilling(config, pino({ level: 'silent' }));
+    ({ connection, databaseUrl, service: billing } = under);
   });
-  afterAll(async () => {
-    await billing?.close();
-    connection?.close();
-    await broker?.stop();
-    broker?.cleanup();
-    await postgres?.stop();
-  });
+  afterAll(() => under?.close());
 
-  const caughtUp = () =>
-    groupCaughtUp(new Admin(connection), 'billing', 'patient.checkout', (listener) =>
-      billing.server.on('consumer.commit', listener),
-    );
+  const caughtUp = () => under.caughtUp();
 
   async function rows(): Promise<{ invoices: number; lines: number; total: string }> {
     const client = new Client({ connectionString: databaseUrl });

@@ -1,15 +1,11 @@
-import { Admin, BrokerConnection, Producer } from '@hospital/broker-client';
-import { bootstrapServiceDatabases, serviceUrl } from '@hospital/db';
+import { BrokerConnection, Producer } from '@hospital/broker-client';
 import type { RunningConsumerService } from '@hospital/service-runtime';
 import { decodeRecordBatch, IsolationPrecaution, PatientCheckedOut } from '@hospital/proto';
 import {
-  findFreePort,
-  startBroker,
-  startPostgres,
-  type BrokerProcess,
-  type StartedPostgres,
-} from '@hospital/processes';
-import { groupCaughtUp } from '@hospital/testing';
+  checkoutRecord,
+  startConsumerServiceUnderTest,
+  type ConsumerServiceUnderTest,
+} from '@hospital/service-testing';
 import { Client } from 'pg';
 import pino from 'pino';
 import { startHousekeeping } from '../src/app';
@@ -32,50 +28,33 @@ const checkoutEvent = (i: number, version = 1, room = String(400 + (i % 30))) =>
     dischargedAt: new Date('2026-11-21T10:00:00Z'),
     location: { ward: 'ONC-6A', room, bed: i % 2 ? 'A' : 'B', isolation: ISOLATIONS[i % 4] },
   });
-const record = (event: PatientCheckedOut) => ({
-  key: event.patientId,
-  value: Buffer.from(PatientCheckedOut.encode(event).finish()),
-});
+const record = checkoutRecord;
 
 describe('housekeeping service: one room-turnover task per discharged bed', () => {
-  let broker: BrokerProcess;
-  let postgres: StartedPostgres;
+  let under: ConsumerServiceUnderTest<RunningConsumerService>;
   let housekeeping: RunningConsumerService;
   let connection: BrokerConnection;
   let databaseUrl: string;
 
   beforeAll(async () => {
-    broker = await startBroker({
-      env: {
-        BROKER_TOPICS: 'patient.checkout:4,patient.checkout.dlq:1',
-        BROKER_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
-      },
+    under = await startConsumerServiceUnderTest({
+      group: 'housekeeping',
+      role: role,
+      start: (environment) =>
+        startHousekeeping(
+          loadHousekeepingConfig({
+            HOUSEKEEPING_DATABASE_URL: environment.databaseUrl,
+            BROKER_ADDRESS: environment.brokerAddress,
+            HOUSEKEEPING_PORT: environment.port,
+          }),
+          pino({ level: 'silent' }),
+        ),
     });
-    postgres = await startPostgres();
-    await bootstrapServiceDatabases(postgres.url, [role]);
-    databaseUrl = serviceUrl(postgres.url, role);
-    connection = new BrokerConnection({ broker: broker.address });
-    housekeeping = await startHousekeeping(
-      loadHousekeepingConfig({
-        HOUSEKEEPING_DATABASE_URL: databaseUrl,
-        BROKER_ADDRESS: broker.address,
-        HOUSEKEEPING_PORT: String(await findFreePort()),
-      }),
-      pino({ level: 'silent' }),
-    );
+    ({ connection, databaseUrl, service: housekeeping } = under);
   });
-  afterAll(async () => {
-    await housekeeping?.close();
-    connection?.close();
-    await broker?.stop();
-    broker?.cleanup();
-    await postgres?.stop();
-  });
+  afterAll(() => under?.close());
 
-  const caughtUp = () =>
-    groupCaughtUp(new Admin(connection), 'housekeeping', 'patient.checkout', (listener) =>
-      housekeeping.server.on('consumer.commit', listener),
-    );
+  const caughtUp = () => under.caughtUp();
 
   it('deep-cleans isolation rooms, keeps the newest version, ignores replays, and dead-letters a checkout without a bed', async () => {
     const producer = new Producer(connection);

@@ -1,16 +1,11 @@
-import { Admin, BrokerConnection, Producer } from '@hospital/broker-client';
-import { bootstrapServiceDatabases, serviceUrl } from '@hospital/db';
+import { BrokerConnection, Producer } from '@hospital/broker-client';
 import type { RunningConsumerService } from '@hospital/service-runtime';
 import { decodeRecordBatch, PatientCheckedOut } from '@hospital/proto';
 import {
-  findFreePort,
-  startBroker,
-  startPostgres,
-  type BrokerProcess,
-  type StartedPostgres,
-} from '@hospital/processes';
-import { groupCaughtUp } from '@hospital/testing';
-import { Client } from 'pg';
+  checkoutRecord,
+  startConsumerServiceUnderTest,
+  type ConsumerServiceUnderTest,
+} from '@hospital/service-testing';
 import pino from 'pino';
 import { startPharmacy } from '../src/app';
 import { loadPharmacyConfig } from '../src/config';
@@ -38,58 +33,36 @@ const checkoutEvent = (i: number, version = 1) =>
       medication(String(197_361 + m), 30 * version),
     ),
   });
-const record = (event: PatientCheckedOut) => ({
-  key: event.patientId,
-  value: Buffer.from(PatientCheckedOut.encode(event).finish()),
-});
+const record = checkoutRecord;
 
 describe('pharmacy service: one row per discharge medication in schema pharmacy', () => {
-  let broker: BrokerProcess;
-  let postgres: StartedPostgres;
+  let under: ConsumerServiceUnderTest<RunningConsumerService>;
   let pharmacy: RunningConsumerService;
   let connection: BrokerConnection;
   let databaseUrl: string;
 
   beforeAll(async () => {
-    broker = await startBroker({
-      env: {
-        BROKER_TOPICS: 'patient.checkout:4,patient.checkout.dlq:1',
-        BROKER_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
-      },
+    under = await startConsumerServiceUnderTest({
+      group: 'pharmacy',
+      role: pharmacyRole,
+      otherRoles: [billingRole],
+      start: (environment) =>
+        startPharmacy(
+          loadPharmacyConfig({
+            PHARMACY_DATABASE_URL: environment.databaseUrl,
+            BROKER_ADDRESS: environment.brokerAddress,
+            PHARMACY_PORT: environment.port,
+          }),
+          pino({ level: 'silent' }),
+        ),
     });
-    postgres = await startPostgres();
-    await bootstrapServiceDatabases(postgres.url, [pharmacyRole, billingRole]);
-    databaseUrl = serviceUrl(postgres.url, pharmacyRole);
-    connection = new BrokerConnection({ broker: broker.address });
-    const config = loadPharmacyConfig({
-      PHARMACY_DATABASE_URL: databaseUrl,
-      BROKER_ADDRESS: broker.address,
-      PHARMACY_PORT: String(await findFreePort()),
-    });
-    pharmacy = await startPharmacy(config, pino({ level: 'silent' }));
+    ({ connection, databaseUrl, service: pharmacy } = under);
   });
-  afterAll(async () => {
-    await pharmacy?.close();
-    connection?.close();
-    await broker?.stop();
-    broker?.cleanup();
-    await postgres?.stop();
-  });
+  afterAll(() => under?.close());
 
-  const caughtUp = () =>
-    groupCaughtUp(new Admin(connection), 'pharmacy', 'patient.checkout', (listener) =>
-      pharmacy.server.on('consumer.commit', listener),
-    );
+  const caughtUp = () => under.caughtUp();
 
-  async function query<T extends object>(url: string, sql: string): Promise<T[]> {
-    const client = new Client({ connectionString: url });
-    await client.connect();
-    try {
-      return (await client.query<T>(sql)).rows;
-    } finally {
-      await client.end();
-    }
-  }
+  const query = <T extends object>(url: string, sql: string) => under.query<T>(sql, url);
 
   it('writes every discharge medication once, dead-letters an invalid one, and ignores redeliveries and older versions', async () => {
     const producer = new Producer(connection);

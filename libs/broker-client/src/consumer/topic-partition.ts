@@ -1,4 +1,4 @@
-import { byCodeUnits } from '@hospital/proto';
+import { byCodeUnits, parseTopicPartitionKey, topicPartitionKey } from '@hospital/proto';
 import type { TopicPartitions } from '@hospital/proto';
 
 export interface TopicPartition {
@@ -6,12 +6,8 @@ export interface TopicPartition {
   partition: number;
 }
 
-export const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
-
-export function fromKey(key: string): TopicPartition {
-  const [topic, partition] = key.split('\u0000');
-  return { topic, partition: Number(partition) };
-}
+export const tpKey = topicPartitionKey;
+export const fromKey: (key: string) => TopicPartition = parseTopicPartitionKey;
 
 export function toTopicPartitions(keys: Iterable<string>): TopicPartitions[] {
   const byTopic = new Map<string, number[]>();

@@ -5,6 +5,7 @@ import {
   ErrorReason,
   recordSizeUpperBound,
   type OutgoingRecord,
+  topicPartitionKey,
 } from '@hospital/proto';
 import { status } from '@grpc/grpc-js';
 import type { BrokerConnection } from '../connection/broker-connection';
@@ -243,7 +244,7 @@ export class Producer {
   }
 
   private enqueue(topic: string, partition: number, acks: AcksLevel, pending: Pending): void {
-    const key = `${topic}\u0000${partition}\u0000${acks}`;
+    const key = `${topicPartitionKey(topic, partition)}\u0000${acks}`;
     let queue = this.queues.get(key);
     if (!queue)
       this.queues.set(

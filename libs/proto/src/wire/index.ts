@@ -6,3 +6,4 @@ export * from './offset-metadata';
 export * from './labels';
 export * from './admin-token';
 export * from './code-unit-order';
+export * from './topic-partition-key';

@@ -2,6 +2,7 @@ import {
   ErrorReason,
   GroupState,
   byCodeUnits,
+  topicPartitionKey,
   type DescribeGroupResponse,
   type GroupDescription,
   type ListGroupsRequest,
@@ -16,8 +17,6 @@ import type { TopicStore } from '../storage/topic-store';
 import type { ShardView } from './shard/group-shard';
 import type { GroupView } from './state/classic-group';
 import { decodeAssignment, decodeSubscription, subscribedTopics } from './state/consumer-protocol';
-
-const topicPartitionKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 
 /** Read-only questions about groups and offsets: OffsetFetch, ListGroups, DescribeGroup, the dashboard. */
 export class GroupQueries {

@@ -12,6 +12,7 @@ import {
   type ListOffsetsResponse,
   type ProduceResponse,
   type PartitionProduceResponse,
+  topicPartitionKey,
 } from '@hospital/proto';
 import { BrokerError, invalidField } from '../errors/broker-error';
 import type { GroupCommit } from '../storage/group-commit';
@@ -103,7 +104,7 @@ export class DataPlane {
   private plan(request: internal.ProduceRequestView): PlannedAppend[] {
     const plan = new Map<string, PlannedAppend>();
     const add = (topic: string, partition: number, batch: IncomingBatch) => {
-      const key = `${topic}\u0000${partition}`;
+      const key = topicPartitionKey(topic, partition);
       let step = plan.get(key);
       if (!step)
         plan.set(

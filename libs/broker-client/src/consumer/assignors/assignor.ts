@@ -53,3 +53,26 @@ export function toAssignment(
 
 export const sortedMembers = (members: readonly MemberSubscription[]) =>
   [...members].sort((a, b) => byCodeUnits(a.memberId, b.memberId));
+
+/** Topics and their partition counts in name order: every assignor walks them so. */
+export const topicsInOrder = (partitionsPerTopic: ReadonlyMap<string, number>) =>
+  [...partitionsPerTopic].sort(([a], [b]) => byCodeUnits(a, b));
+
+/** Collects the partitions an assignor hands each member into an Assignment. */
+export class AssignmentBuilder {
+  private readonly owned = new Map<string, [string, number][]>();
+
+  give(memberId: string, topic: string, partition: number): void {
+    const list = this.owned.get(memberId) ?? [];
+    this.owned.set(memberId, list);
+    list.push([topic, partition]);
+  }
+
+  /** Every member gets an entry, an empty one if it was given nothing. */
+  build(members: readonly MemberSubscription[]): Assignment {
+    return toAssignment(
+      members.map((member) => member.memberId),
+      this.owned,
+    );
+  }
+}

@@ -1,3 +1,4 @@
+import { topicPartitionKey } from '@hospital/proto';
 import { toAssignment, type Assignment, type Assignor, type MemberSubscription } from './assignor';
 import { previousOwners, stickyAssign } from './sticky';
 
@@ -23,7 +24,7 @@ export class CooperativeStickyAssignor implements Assignor {
       target.set(
         memberId,
         partitions.filter(([topic, partition]) => {
-          const owner = owners.get(`${topic}\u0000${partition}`);
+          const owner = owners.get(topicPartitionKey(topic, partition));
           return owner === undefined || owner === memberId;
         }),
       );

@@ -1,7 +1,7 @@
-import { byCodeUnits } from '@hospital/proto';
 import {
+  AssignmentBuilder,
   sortedMembers,
-  toAssignment,
+  topicsInOrder,
   type Assignment,
   type Assignor,
   type MemberSubscription,
@@ -20,8 +20,8 @@ export class RangeAssignor implements Assignor {
     members: readonly MemberSubscription[],
     partitionsPerTopic: ReadonlyMap<string, number>,
   ): Assignment {
-    const owned = new Map<string, [string, number][]>();
-    for (const [topic, count] of [...partitionsPerTopic].sort(([a], [b]) => byCodeUnits(a, b))) {
+    const assignment = new AssignmentBuilder();
+    for (const [topic, count] of topicsInOrder(partitionsPerTopic)) {
       const subscribers = sortedMembers(members).filter((member) => member.topics.includes(topic));
       if (subscribers.length === 0) continue;
       const base = Math.floor(count / subscribers.length);
@@ -29,14 +29,9 @@ export class RangeAssignor implements Assignor {
       let next = 0;
       subscribers.forEach((member, index) => {
         const take = base + (index < extra ? 1 : 0);
-        const list = owned.get(member.memberId) ?? [];
-        owned.set(member.memberId, list);
-        for (let i = 0; i < take; i++) list.push([topic, next++]);
+        for (let i = 0; i < take; i++) assignment.give(member.memberId, topic, next++);
       });
     }
-    return toAssignment(
-      members.map((member) => member.memberId),
-      owned,
-    );
+    return assignment.build(members);
   }
 }

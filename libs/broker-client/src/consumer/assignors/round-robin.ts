@@ -1,7 +1,7 @@
-import { byCodeUnits } from '@hospital/proto';
 import {
+  AssignmentBuilder,
   sortedMembers,
-  toAssignment,
+  topicsInOrder,
   type Assignment,
   type Assignor,
   type MemberSubscription,
@@ -21,22 +21,16 @@ export class RoundRobinAssignor implements Assignor {
     partitionsPerTopic: ReadonlyMap<string, number>,
   ): Assignment {
     const ordered = sortedMembers(members);
-    const owned = new Map<string, [string, number][]>();
+    const assignment = new AssignmentBuilder();
     let cursor = 0;
-    for (const [topic, count] of [...partitionsPerTopic].sort(([a], [b]) => byCodeUnits(a, b))) {
+    for (const [topic, count] of topicsInOrder(partitionsPerTopic)) {
       if (!ordered.some((member) => member.topics.includes(topic))) continue;
       for (let partition = 0; partition < count; partition++) {
         while (!ordered[cursor % ordered.length].topics.includes(topic)) cursor++;
-        const member = ordered[cursor % ordered.length];
+        assignment.give(ordered[cursor % ordered.length].memberId, topic, partition);
         cursor++;
-        const list = owned.get(member.memberId) ?? [];
-        owned.set(member.memberId, list);
-        list.push([topic, partition]);
       }
     }
-    return toAssignment(
-      members.map((member) => member.memberId),
-      owned,
-    );
+    return assignment.build(members);
   }
 }

@@ -1,14 +1,15 @@
-import { byCodeUnits } from '@hospital/proto';
+import { byCodeUnits, topicPartitionKey } from '@hospital/proto';
 import {
   sortedMembers,
   toAssignment,
+  topicsInOrder,
   type Assignment,
   type Assignor,
   type MemberSubscription,
 } from './assignor';
 
 type Partition = [string, number];
-const keyOf = ([topic, partition]: Partition) => `${topic}\u0000${partition}`;
+const keyOf = ([topic, partition]: Partition) => topicPartitionKey(topic, partition);
 
 /**
  * Where each partition was before: the owner that still exists, still
@@ -45,7 +46,7 @@ export function stickyAssign(
 ): Map<string, Partition[]> {
   const ordered = sortedMembers(members);
   const all: Partition[] = [];
-  for (const [topic, count] of [...partitionsPerTopic].sort(([a], [b]) => byCodeUnits(a, b))) {
+  for (const [topic, count] of topicsInOrder(partitionsPerTopic)) {
     if (!ordered.some((member) => member.topics.includes(topic))) continue;
     for (let partition = 0; partition < count; partition++) all.push([topic, partition]);
   }

@@ -1,4 +1,4 @@
-import { byCodeUnits } from '@hospital/proto';
+import { byCodeUnits, topicPartitionKey } from '@hospital/proto';
 import type { internal } from '@hospital/proto';
 
 export interface CommittedOffset {
@@ -7,7 +7,7 @@ export interface CommittedOffset {
   commitTimestampMs: number;
 }
 
-const slot = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+const slot = topicPartitionKey;
 
 export type StoredOffset = CommittedOffset & { topic: string; partition: number };
 
