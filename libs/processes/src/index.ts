@@ -13,6 +13,7 @@ export {
   type EmbeddedPostgresOptions,
 } from './postgres/embedded';
 export { findFreePort, findFreePortBlock } from './postgres/free-port';
+export { queryRows } from './postgres/query-rows';
 export {
   startBroker,
   BROKER_MAIN,

@@ -1,7 +1,7 @@
-import { Client } from 'pg';
 import pino from 'pino';
 import {
   isContainerRuntimeReachable,
+  queryRows,
   startEmbeddedPostgres,
   startPostgres,
   type StartedPostgres,
@@ -9,15 +9,7 @@ import {
 
 const silent = pino({ level: 'silent' });
 
-async function query<T extends object>(url: string, sql: string): Promise<T[]> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(sql)).rows;
-  } finally {
-    await client.end();
-  }
-}
+const query = queryRows;
 
 /** Proves the database is real and writable. */
 async function expectWorkingDatabase(postgres: StartedPostgres): Promise<void> {

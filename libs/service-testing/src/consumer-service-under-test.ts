@@ -2,6 +2,7 @@ import { Admin, BrokerConnection } from '@hospital/broker-client';
 import { bootstrapServiceDatabases, serviceUrl, type ServiceDatabase } from '@hospital/db';
 import {
   findFreePort,
+  queryRows,
   startBroker,
   startPostgres,
   type BrokerProcess,
@@ -10,7 +11,6 @@ import {
 import { PatientCheckedOut } from '@hospital/proto';
 import type { RunningConsumerService } from '@hospital/service-runtime';
 import { groupCaughtUp } from '@hospital/testing';
-import { Client } from 'pg';
 
 export const CHECKOUT_TOPIC = 'patient.checkout';
 
@@ -88,22 +88,12 @@ export async function startConsumerServiceUnderTest<S extends RunningConsumerSer
         groupCaughtUp(new Admin(connection), options.group, CHECKOUT_TOPIC, (listener) =>
           service.server.on('consumer.commit', listener),
         ),
-      query: (sql, url = databaseUrl) => query(url, sql),
+      query: (sql, url = databaseUrl) => queryRows(url, sql),
       close,
     };
   } catch (error) {
     await close();
     throw error;
-  }
-}
-
-async function query<T extends object>(url: string, sql: string): Promise<T[]> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(sql)).rows;
-  } finally {
-    await client.end();
   }
 }
 

@@ -51,17 +51,7 @@ function coordinatorSuite(): void {
   console.error(
     'coordinator: join to stable, 4 members / 4 partitions and 100 members / 1,000 partitions ...',
   );
-  const script = join(
-    __dirname,
-    '..',
-    '..',
-    '..',
-    'services',
-    'broker',
-    'dist',
-    'bench',
-    'coordinator-bench.js',
-  );
+  const script = join(__dirname, '../../../services/broker/dist/bench/coordinator-bench.js');
   const output = execFileSync(process.execPath, [script], {
     env: { ...process.env, BENCH_RUNS: String(Math.max(RUNS, 5)) },
     encoding: 'utf8',

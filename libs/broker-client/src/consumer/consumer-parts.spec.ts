@@ -30,6 +30,36 @@ const recordBatch = (firstOffset: number, count: number) => {
   return { ...batch, baseOffset: firstOffset };
 };
 
+/** A member of group billing that has joined as m1 (no callbacks needed). */
+function membershipFor(
+  connection: ReturnType<typeof fakeConnection>['connection'],
+  assignor: RangeAssignor | CooperativeStickyAssignor,
+  heartbeatIntervalMs: number,
+): GroupMembership {
+  const membership = new GroupMembership(
+    connection,
+    {
+      groupId: 'billing',
+      sessionTimeoutMs: 10_000,
+      rebalanceTimeoutMs: 15_000,
+      heartbeatIntervalMs,
+      assignors: [assignor],
+      retry: RETRY,
+    },
+    () => {},
+    () => {},
+    () => {},
+  );
+  membership.memberId = 'm1';
+  return membership;
+}
+
+/** A ListOffsets answer putting every asked partition at `offset`. */
+const listedAt = (offset: number) => (request: { topic: string; partitions: number[] }) => ({
+  topic: request.topic,
+  partitions: request.partitions.map((partition) => ({ partition, offset, timestampMs: 0 })),
+});
+
 const positionsFor = (
   connection: ReturnType<typeof fakeConnection>['connection'],
   storedOffset?: () => Promise<number | undefined>,
@@ -76,14 +106,7 @@ describe('broker-client/consumer/StartingPositions', () => {
           },
         ],
       }),
-      listOffsets: (request) => ({
-        topic: request.topic,
-        partitions: request.partitions.map((partition) => ({
-          partition,
-          offset: 3,
-          timestampMs: 0,
-        })),
-      }),
+      listOffsets: listedAt(3),
     });
     const owned = new OwnedPartitions();
     const states = owned.assign([tpKey(TOPIC, 0), tpKey(TOPIC, 1)]);
@@ -187,14 +210,7 @@ describe('broker-client/consumer/Fetcher', () => {
             ),
           ),
         ),
-      listOffsets: (request) => ({
-        topic: request.topic,
-        partitions: request.partitions.map((partition) => ({
-          partition,
-          offset: 0,
-          timestampMs: 0,
-        })),
-      }),
+      listOffsets: listedAt(0),
     });
     const owned = new OwnedPartitions();
     const [state] = owned.assign([tpKey(TOPIC, 0)]);
@@ -222,21 +238,7 @@ describe('broker-client/consumer/Fetcher', () => {
 
 function committerWith(mode: 'sync' | 'async' | 'manual', commit: () => Promise<object>) {
   const fake = fakeConnection({ offsetCommit: commit });
-  const membership = new GroupMembership(
-    fake.connection,
-    {
-      groupId: 'billing',
-      sessionTimeoutMs: 10_000,
-      rebalanceTimeoutMs: 15_000,
-      heartbeatIntervalMs: 1_000,
-      assignors: [new RangeAssignor()],
-      retry: RETRY,
-    },
-    () => {},
-    () => {},
-    () => {},
-  );
-  membership.memberId = 'm1';
+  const membership = membershipFor(fake.connection, new RangeAssignor(), 1_000);
   const owned = new OwnedPartitions();
   const rejoins: string[] = [];
   const fatal: Error[] = [];
@@ -354,21 +356,7 @@ describe('broker-client/consumer/Rebalancer', () => {
     events.on('consumer.group.join', ({ assignment }) =>
       order.push(`join ${assignment[TOPIC].join(',')}`),
     );
-    const membership = new GroupMembership(
-      fake.connection,
-      {
-        groupId: 'billing',
-        sessionTimeoutMs: 10_000,
-        rebalanceTimeoutMs: 15_000,
-        heartbeatIntervalMs: 60_000,
-        assignors: [assignor],
-        retry: RETRY,
-      },
-      () => {},
-      () => {},
-      () => {},
-    );
-    membership.memberId = 'm1';
+    const membership = membershipFor(fake.connection, assignor, 60_000);
     const owned = new OwnedPartitions();
     for (const state of owned.assign([0, 1, 2].map((partition) => tpKey(TOPIC, partition)))) {
       state.position = 5;

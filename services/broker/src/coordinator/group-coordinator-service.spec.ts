@@ -1,5 +1,4 @@
 import {
-  ConsumerSubscription,
   ErrorReason,
   GroupState,
   MembershipEventType,
@@ -14,22 +13,17 @@ import { decodeRecord } from './records/record-codec';
 import { CoordinatorRuntime, type CoordinatorLogWriter } from './runtime/coordinator-runtime';
 import { ManualClock } from './runtime/timer';
 import type { CoordinatorConfig } from './shard/handler-context';
+import {
+  GROUP,
+  joinRequest,
+  REBALANCE,
+  SESSION,
+  subscription,
+  TEST_CONFIG,
+  TEST_TOPICS,
+} from './testing/shard-fixture';
 import type { GroupView } from './state/classic-group';
 import { assertTransition } from './state/group-state';
-
-const GROUP = 'billing';
-const SESSION = 10_000;
-const REBALANCE = 30_000;
-
-const subscription = (...topics: string[]) =>
-  Buffer.from(
-    ConsumerSubscription.encode({
-      topics,
-      userData: Buffer.alloc(0),
-      ownedPartitions: [],
-      generationId: -1,
-    }).finish(),
-  );
 
 function harness(
   overrides: Partial<CoordinatorConfig> = {},
@@ -57,40 +51,13 @@ function harness(
   const runtime = new CoordinatorRuntime({
     log,
     clock,
-    config: {
-      initialRebalanceDelayMs: 0,
-      minSessionTimeoutMs: 100,
-      maxSessionTimeoutMs: 300_000,
-      maxGroupSize: 100,
-      ...overrides,
-    },
-    topics: {
-      partitionCount: () => 8,
-      logStartOffset: () => 0,
-      logEndOffset: () => 100,
-      offsetForTimestamp: () => undefined,
-    },
+    config: { ...TEST_CONFIG, ...overrides },
+    topics: TEST_TOPICS,
     newId: () => `id${++ids}`,
     logger,
   });
   const coordinator = new GroupCoordinatorService(runtime, logger);
   const group = () => coordinator.group(GROUP) as GroupView;
-
-  const joinRequest = (
-    memberId: string,
-    clientId: string,
-    options: { instance?: string; protocols?: { name: string; metadata: Buffer }[] } = {},
-  ) => ({
-    groupId: GROUP,
-    sessionTimeoutMs: SESSION,
-    rebalanceTimeoutMs: REBALANCE,
-    memberId,
-    groupInstanceId: options.instance,
-    protocolType: 'consumer',
-    protocols: options.protocols ?? [{ name: 'range', metadata: subscription('patient.checkout') }],
-    clientId,
-    reason: '',
-  });
 
   /** The two-step join of a dynamic member: MEMBER_ID_REQUIRED, then the held JoinGroup. */
   const join = async (
@@ -203,17 +170,9 @@ describe('broker/coordinator/GroupCoordinatorService', () => {
       const { coordinator } = harness();
       const memberId = await memberIdRequired(
         coordinator.joinGroup(
-          {
-            groupId: GROUP,
-            sessionTimeoutMs: SESSION,
-            rebalanceTimeoutMs: REBALANCE,
-            memberId: '',
-            groupInstanceId: undefined,
-            protocolType: 'consumer',
+          joinRequest('', 'billing-1', {
             protocols: [{ name: 'range', metadata: Buffer.alloc(0) }],
-            clientId: 'billing-1',
-            reason: '',
-          },
+          }),
           'h',
         ),
       );
@@ -308,17 +267,7 @@ describe('broker/coordinator/GroupCoordinatorService', () => {
       const t = harness();
       await t.stableSingle();
       const odd = t.coordinator.joinGroup(
-        {
-          groupId: GROUP,
-          sessionTimeoutMs: SESSION,
-          rebalanceTimeoutMs: REBALANCE,
-          memberId: '',
-          groupInstanceId: undefined,
-          protocolType: 'consumer',
-          protocols: [{ name: 'sticky', metadata: Buffer.alloc(0) }],
-          clientId: 'odd',
-          reason: '',
-        },
+        joinRequest('', 'odd', { protocols: [{ name: 'sticky', metadata: Buffer.alloc(0) }] }),
         'h',
       );
       expect(await rejectionOf(odd)).toBe(ErrorReason.INCONSISTENT_GROUP_PROTOCOL);
@@ -330,15 +279,11 @@ describe('broker/coordinator/GroupCoordinatorService', () => {
         await rejectionOf(
           t.coordinator.joinGroup(
             {
-              groupId: GROUP,
+              ...joinRequest('', 'x', {
+                protocols: [{ name: 'range', metadata: Buffer.alloc(0) }],
+              }),
               sessionTimeoutMs: 10,
               rebalanceTimeoutMs: 0,
-              memberId: '',
-              groupInstanceId: undefined,
-              protocolType: 'consumer',
-              protocols: [{ name: 'range', metadata: Buffer.alloc(0) }],
-              clientId: 'x',
-              reason: '',
             },
             'h',
           ),
@@ -366,17 +311,7 @@ describe('broker/coordinator/GroupCoordinatorService', () => {
       await t.stableSingle();
       const pending = await memberIdRequired(
         t.coordinator.joinGroup(
-          {
-            groupId: GROUP,
-            sessionTimeoutMs: SESSION,
-            rebalanceTimeoutMs: REBALANCE,
-            memberId: '',
-            groupInstanceId: undefined,
-            protocolType: 'consumer',
-            protocols: [{ name: 'range', metadata: Buffer.alloc(0) }],
-            clientId: 'late',
-            reason: '',
-          },
+          joinRequest('', 'late', { protocols: [{ name: 'range', metadata: Buffer.alloc(0) }] }),
           'h',
         ),
       );

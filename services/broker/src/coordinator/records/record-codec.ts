@@ -1,6 +1,6 @@
 import { internal } from '@hospital/proto';
 import type { GroupView } from '../state/classic-group';
-import type { MemberSpec } from '../state/group-member';
+import { identityOf, type MemberSpec } from '../state/group-member';
 import type { DurableRecord } from './group-records';
 
 /** One record of __consumer_offsets as bytes; an empty value is a tombstone. */
@@ -69,12 +69,7 @@ export function groupMetadataValue(
     leader: group.leaderId,
     stateTimestampMs: nowMs,
     members: [...group.members.values()].map((member) => ({
-      memberId: member.memberId,
-      groupInstanceId: member.groupInstanceId,
-      clientId: member.clientId,
-      host: member.host,
-      sessionTimeoutMs: member.sessionTimeoutMs,
-      rebalanceTimeoutMs: member.rebalanceTimeoutMs,
+      ...identityOf(member),
       subscription: member.metadataFor(group.protocolName),
       assignment: assignmentOf(member.memberId),
     })),
@@ -87,12 +82,7 @@ export function savedMembers(
 ): { spec: MemberSpec; assignment: Buffer }[] {
   return value.members.map((saved) => ({
     spec: {
-      memberId: saved.memberId,
-      groupInstanceId: saved.groupInstanceId,
-      clientId: saved.clientId,
-      host: saved.host,
-      sessionTimeoutMs: saved.sessionTimeoutMs,
-      rebalanceTimeoutMs: saved.rebalanceTimeoutMs,
+      ...identityOf({ ...saved, groupInstanceId: saved.groupInstanceId }),
       protocolType: value.protocolType,
       protocols: [{ name: value.protocolName, metadata: Buffer.from(saved.subscription) }],
     },

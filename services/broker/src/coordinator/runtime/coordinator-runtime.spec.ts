@@ -4,7 +4,14 @@ import pino from 'pino';
 import type { BrokerError } from '../../errors/broker-error';
 import { GroupCoordinatorService } from '../group-coordinator-service';
 import type { EncodedRecord } from '../records/record-codec';
-import { GROUP, joinRequest, SESSION, syncRequest } from '../testing/shard-fixture';
+import {
+  GROUP,
+  joinRequest,
+  SESSION,
+  syncRequest,
+  TEST_CONFIG,
+  TEST_TOPICS,
+} from '../testing/shard-fixture';
 import { CoordinatorRuntime, type CoordinatorLogWriter } from './coordinator-runtime';
 import { ManualClock } from './timer';
 
@@ -54,18 +61,8 @@ function coordinator(log = new MemoryLog(), clock = new ManualClock()) {
   const runtime = new CoordinatorRuntime({
     log,
     clock,
-    config: {
-      initialRebalanceDelayMs: 0,
-      minSessionTimeoutMs: 100,
-      maxSessionTimeoutMs: 300_000,
-      maxGroupSize: 100,
-    },
-    topics: {
-      partitionCount: () => 4,
-      logStartOffset: () => 0,
-      logEndOffset: () => 100,
-      offsetForTimestamp: () => undefined,
-    },
+    config: TEST_CONFIG,
+    topics: TEST_TOPICS,
     newId: () => `id${++ids}`,
     logger,
   });

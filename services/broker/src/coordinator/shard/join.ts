@@ -112,35 +112,29 @@ function rejoin(
   joining: Joining,
 ): CoordinatorResult<JoinGroupResponse> {
   const unchanged = member.sameProtocols(joining.spec.protocols);
+  const answerNow = (): CoordinatorResult<JoinGroupResponse> => ({
+    records: [],
+    response: { value: currentJoinResponse(group, member) },
+  });
+  const rebalance = (reason: string): CoordinatorResult<JoinGroupResponse> => ({
+    ...holdJoin(group, member, joining),
+    then: prepareRebalanceStep(
+      group.groupId,
+      RebalanceTrigger.REBALANCE_TRIGGER_METADATA_CHANGED,
+      reason,
+    ),
+  });
+  const changed = `${joining.spec.clientId} changed its subscription`;
   switch (group.state) {
     case GroupState.GROUP_STATE_PREPARING_REBALANCE:
       return { ...holdJoin(group, member, joining), then: tryCompleteJoin(group.groupId) };
     case GroupState.GROUP_STATE_COMPLETING_REBALANCE:
-      if (unchanged)
-        return { records: [], response: { value: currentJoinResponse(group, member) } };
-      return {
-        ...holdJoin(group, member, joining),
-        then: prepareRebalanceStep(
-          group.groupId,
-          RebalanceTrigger.REBALANCE_TRIGGER_METADATA_CHANGED,
-          `${joining.spec.clientId} changed its subscription`,
-        ),
-      };
+      return unchanged ? answerNow() : rebalance(changed);
     case GroupState.GROUP_STATE_STABLE: {
+      // The leader's rejoin always rebalances: it wants to assign again.
       const isLeader = member.memberId === group.leaderId;
-      if (!isLeader && unchanged)
-        return { records: [], response: { value: currentJoinResponse(group, member) } };
-      return {
-        ...holdJoin(group, member, joining),
-        then: prepareRebalanceStep(
-          group.groupId,
-          RebalanceTrigger.REBALANCE_TRIGGER_METADATA_CHANGED,
-          joining.reason ||
-            (isLeader
-              ? 'the leader rejoined'
-              : `${joining.spec.clientId} changed its subscription`),
-        ),
-      };
+      if (!isLeader && unchanged) return answerNow();
+      return rebalance(joining.reason || (isLeader ? 'the leader rejoined' : changed));
     }
     default:
       throw new BrokerError(

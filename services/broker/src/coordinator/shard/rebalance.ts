@@ -190,16 +190,15 @@ export function afterMemberRemoved(
   trigger: RebalanceTrigger,
   reason: string,
 ): Step {
+  const rebalance = prepareRebalanceStep(groupId, trigger, reason);
+  const complete = tryCompleteJoin(groupId);
   return (shard, context) => {
     const group = shard.group(groupId);
-    if (
-      group?.is(GroupState.GROUP_STATE_STABLE) ||
-      group?.is(GroupState.GROUP_STATE_COMPLETING_REBALANCE)
-    )
-      return prepareRebalance(group, trigger, reason, context);
-    if (group?.is(GroupState.GROUP_STATE_PREPARING_REBALANCE))
-      return tryCompleteJoin(groupId)(shard, context);
-    return NO_CHANGE;
+    if (!group) return NO_CHANGE;
+    if (isSettling(group)) return rebalance(shard, context);
+    return group.is(GroupState.GROUP_STATE_PREPARING_REBALANCE)
+      ? complete(shard, context)
+      : NO_CHANGE;
   };
 }
 
@@ -207,13 +206,7 @@ export function afterMemberRemoved(
 export function onPartitionsAdded(groupId: string, topic: string, partitions: number): Step {
   return (shard, context) => {
     const group = shard.group(groupId);
-    if (
-      !group ||
-      (!group.is(GroupState.GROUP_STATE_STABLE) &&
-        !group.is(GroupState.GROUP_STATE_COMPLETING_REBALANCE)) ||
-      !subscribedTopics(group).has(topic)
-    )
-      return NO_CHANGE;
+    if (!group || !isSettling(group) || !subscribedTopics(group).has(topic)) return NO_CHANGE;
     return prepareRebalance(
       group,
       RebalanceTrigger.REBALANCE_TRIGGER_PARTITIONS_ADDED,
@@ -221,6 +214,13 @@ export function onPartitionsAdded(groupId: string, topic: string, partitions: nu
       context,
     );
   };
+}
+
+/** Stable, or about to be: a change of membership or topics starts a new rebalance. */
+function isSettling(group: GroupView): boolean {
+  return (
+    group.is(GroupState.GROUP_STATE_STABLE) || group.is(GroupState.GROUP_STATE_COMPLETING_REBALANCE)
+  );
 }
 
 /** Every held SyncGroup of the group fails with `error`. */

@@ -19,8 +19,8 @@ export interface MemberSpec {
   readonly protocols: readonly Protocol[];
 }
 
-/** The spec alone, as a plain value (for a record that must outlive the member). */
-export function specOf(member: MemberSpec): MemberSpec {
+/** Who the member is and its timeouts, as stored in the group's metadata record. */
+export function identityOf(member: Omit<MemberSpec, 'protocolType' | 'protocols'>) {
   return {
     memberId: member.memberId,
     groupInstanceId: member.groupInstanceId,
@@ -28,9 +28,12 @@ export function specOf(member: MemberSpec): MemberSpec {
     host: member.host,
     sessionTimeoutMs: member.sessionTimeoutMs,
     rebalanceTimeoutMs: member.rebalanceTimeoutMs,
-    protocolType: member.protocolType,
-    protocols: member.protocols,
   };
+}
+
+/** The spec alone, as a plain value (for a record that must outlive the member). */
+export function specOf(member: MemberSpec): MemberSpec {
+  return { ...identityOf(member), protocolType: member.protocolType, protocols: member.protocols };
 }
 
 /** A member as handlers see it: read-only. */

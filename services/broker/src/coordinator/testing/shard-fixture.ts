@@ -4,7 +4,11 @@ import type { GroupRecord } from '../records/group-records';
 import { ManualClock } from '../runtime/timer';
 import type { CoordinatorResult, Step } from '../shard/coordinator-result';
 import { GroupShard } from '../shard/group-shard';
-import type { CoordinatorConfig, HandlerContext } from '../shard/handler-context';
+import type {
+  CoordinatorConfig,
+  HandlerContext,
+  TopicPartitionsView,
+} from '../shard/handler-context';
 import { onTimerExpired } from '../shard/timer-handlers';
 import { timerKey, type TimerExpiry } from '../shard/timer-expiry';
 import type { GroupView } from '../state/classic-group';
@@ -26,7 +30,12 @@ export const subscription = (...topics: string[]) =>
 export function joinRequest(
   memberId: string,
   clientId: string,
-  options: { instance?: string; topics?: string[]; rebalanceTimeoutMs?: number } = {},
+  options: {
+    instance?: string;
+    topics?: string[];
+    rebalanceTimeoutMs?: number;
+    protocols?: { name: string; metadata: Buffer }[];
+  } = {},
 ): JoinGroupRequest {
   return {
     groupId: GROUP,
@@ -35,13 +44,29 @@ export function joinRequest(
     memberId,
     groupInstanceId: options.instance,
     protocolType: 'consumer',
-    protocols: [
+    protocols: options.protocols ?? [
       { name: 'range', metadata: subscription(...(options.topics ?? ['patient.checkout'])) },
     ],
     clientId,
     reason: '',
   };
 }
+
+/** The limits the coordinator's tests run with, unless a test says otherwise. */
+export const TEST_CONFIG: CoordinatorConfig = {
+  initialRebalanceDelayMs: 0,
+  minSessionTimeoutMs: 100,
+  maxSessionTimeoutMs: 300_000,
+  maxGroupSize: 100,
+};
+
+/** Any topic has 4 partitions with offsets 10 to 100; a timestamp lands on 50. */
+export const TEST_TOPICS: TopicPartitionsView = {
+  partitionCount: () => 4,
+  logStartOffset: () => 10,
+  logEndOffset: () => 100,
+  offsetForTimestamp: () => 50,
+};
 
 /**
  * The shard alone, in the style of Kafka's GroupMetadataManagerTest: a test
@@ -61,23 +86,12 @@ export function shardFixture(overrides: Partial<CoordinatorConfig> = {}) {
     pino({ level: 'silent' }),
   );
   let ids = 0;
-  const config: CoordinatorConfig = {
-    initialRebalanceDelayMs: 0,
-    minSessionTimeoutMs: 100,
-    maxSessionTimeoutMs: 300_000,
-    maxGroupSize: 100,
-    ...overrides,
-  };
+  const config: CoordinatorConfig = { ...TEST_CONFIG, ...overrides };
   const context = (): HandlerContext => ({
     nowMs: clock.now(),
     config,
     newId: () => `id${++ids}`,
-    topics: {
-      partitionCount: () => 4,
-      logStartOffset: () => 10,
-      logEndOffset: () => 100,
-      offsetForTimestamp: () => 50,
-    },
+    topics: TEST_TOPICS,
   });
 
   /** The handler's own result, not yet replayed. */
