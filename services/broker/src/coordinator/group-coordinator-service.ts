@@ -28,7 +28,7 @@ import type { GroupView } from './state/classic-group';
 /**
  * The coordinator's entry points, as Kafka's GroupCoordinatorService: each
  * request becomes its handler, run by the runtime. Nothing here decides
- * anything about groups.
+ * anything about groups (docs/architecture.md, "The coordinator").
  */
 export class GroupCoordinatorService {
   constructor(

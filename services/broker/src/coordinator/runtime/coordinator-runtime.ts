@@ -37,7 +37,8 @@ export interface RuntimeOptions {
  * durable records it returns to __consumer_offsets, replays them once they
  * are durable, then gives the answers. A write that fails replays nothing
  * and fails the answers. Timers fire through here too, so a handler that
- * throws is logged and the broker carries on.
+ * throws is logged and the broker carries on. The picture is in
+ * docs/architecture.md, "The coordinator".
  */
 export class CoordinatorRuntime {
   readonly shard: GroupShard;
