@@ -57,10 +57,21 @@ describe('system: checkouts flow through three consumer groups, effectively once
     return newestVersions(events);
   };
   const snapshot = async (service: ConsumerService) => checksum(await actualRows(db, service));
+  /** Every group caught up; a group that is not says where it stands and what its replicas logged. */
   const allCaughtUp = () =>
     Promise.all(
       CONSUMERS.map((group) =>
-        eventually(() => caughtUp(admin, group, TOPIC), `group ${group} to catch up`),
+        eventually(() => caughtUp(admin, group, TOPIC), `group ${group} to catch up`).catch(
+          async (error: Error) => {
+            const described = await admin.describeGroup(group).catch(() => undefined);
+            const logs = replicas
+              .filter((replica) => replica.service === group)
+              .map((replica) => `--- ${replica.name}:\n${replica.process.output().slice(-4_000)}`);
+            throw new Error(
+              `${error.message}\n${JSON.stringify(described, null, 1)?.slice(0, 4_000)}\n${logs.join('\n')}`,
+            );
+          },
+        ),
       ),
     );
 
