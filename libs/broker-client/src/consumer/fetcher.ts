@@ -112,10 +112,13 @@ export class Fetcher {
 
   /** Nothing to read: wait up to maxWaitMs, or until interrupted. */
   private async idle(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
     await new Promise<void>((resolve) => {
       this.wake = resolve;
-      setTimeout(resolve, this.options.maxWaitMs);
+      timer = setTimeout(resolve, this.options.maxWaitMs);
     });
+    // Woken early: the wait's timer must not keep a stopping process alive.
+    clearTimeout(timer);
     this.wake = undefined;
   }
 }

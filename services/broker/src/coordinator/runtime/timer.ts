@@ -7,7 +7,6 @@ export interface CoordinatorClock {
   now(): number;
   schedule(key: string, delayMs: number, callback: () => void): void;
   cancel(key: string): void;
-  isScheduled(key: string): boolean;
 }
 
 /** Real time. */
@@ -31,10 +30,6 @@ export class SystemClock implements CoordinatorClock {
   cancel(key: string): void {
     clearTimeout(this.timers.get(key));
     this.timers.delete(key);
-  }
-
-  isScheduled(key: string): boolean {
-    return this.timers.has(key);
   }
 
   cancelAll(): void {
@@ -62,10 +57,6 @@ export class ManualClock implements CoordinatorClock {
 
   cancel(key: string): void {
     this.timers.delete(key);
-  }
-
-  isScheduled(key: string): boolean {
-    return this.timers.has(key);
   }
 
   /** Moves time forward, firing every timer that falls due, earliest first. */

@@ -1,6 +1,7 @@
 import {
   ErrorReason,
   GroupState,
+  RebalanceTrigger,
   type SyncGroupRequest,
   type SyncGroupResponse,
 } from '@hospital/proto';
@@ -11,10 +12,9 @@ import { HeldResponse } from '../runtime/held-response';
 import type { GroupView } from '../state/classic-group';
 import { stateName } from '../state/group-state';
 import type { MemberView } from '../state/group-member';
-import { NO_CHANGE, type CoordinatorResult, type Step } from './coordinator-result';
+import { combine, NO_CHANGE, type CoordinatorResult, type Step } from './coordinator-result';
 import { heartbeatRecord, removeMember, requireGroup } from './membership';
 import { failHeldSyncs, prepareRebalance } from './rebalance';
-import { RebalanceTrigger } from '@hospital/proto';
 
 /**
  * SyncGroup. In CompletingRebalance every member's answer is held; the
@@ -155,8 +155,7 @@ export function onSyncTimeout(groupId: string, generationId: number): Step {
         : [];
     });
     return {
-      records: removals.flatMap((removal) => removal.records),
-      notices: removals.flatMap((removal) => removal.notices ?? []),
+      ...combine<never>(...removals),
       then: (next, context) => {
         const remaining = next.group(groupId);
         return remaining
