@@ -39,20 +39,28 @@ export async function startReplica(
 ): Promise<Replica> {
   const url = new URL(serviceUrl(adminUrl, ROLES[service]));
   url.searchParams.set('application_name', name);
-  const port = await findFreePort();
   const prefix = service.toUpperCase();
-  const child = await startService(
-    service,
-    {
-      [`${prefix}_DATABASE_URL`]: url.toString(),
-      [`${prefix}_PORT`]: String(port),
-      BROKER_ADDRESS: broker,
-      SESSION_TIMEOUT_MS: '3000',
-      HEARTBEAT_INTERVAL_MS: '500',
-    },
-    name,
-  );
-  return { service, name, port, process: child };
+  // A free port can be taken by another process (a container's published
+  // port, say) before the service binds it: then try another one.
+  for (let attempt = 1; ; attempt++) {
+    const port = await findFreePort();
+    try {
+      const child = await startService(
+        service,
+        {
+          [`${prefix}_DATABASE_URL`]: url.toString(),
+          [`${prefix}_PORT`]: String(port),
+          BROKER_ADDRESS: broker,
+          SESSION_TIMEOUT_MS: '3000',
+          HEARTBEAT_INTERVAL_MS: '500',
+        },
+        name,
+      );
+      return { service, name, port, process: child };
+    } catch (error) {
+      if (attempt >= 3 || !String(error).includes('EADDRINUSE')) throw error;
+    }
+  }
 }
 
 /** A counter from a replica's Prometheus /metrics. */
