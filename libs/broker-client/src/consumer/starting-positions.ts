@@ -14,17 +14,18 @@ export interface StartingPositionOptions {
 /**
  * Where a newly assigned partition is read from: the committed offset, or
  * the offset the application stored with its own writes if that is later;
- * an operator's reset wins once; with neither, the log start or end.
+ * an operator's reset wins over the stored offset until the next commit;
+ * with neither, the log start or end.
  */
 export class StartingPositions {
   /**
-   * Operator resets this member has applied, per partition, and whether it
-   * has processed records since. It outlives ownership on purpose: a
+   * Operator resets this member has applied, per partition, and how far it
+   * has read since (the next offset). It outlives ownership on purpose: a
    * rebalance before the member's next commit still shows the reset, and
    * applying it again would re-read what was replayed. An entry goes as soon
    * as the committed offset is no longer that reset.
    */
-  private readonly appliedResets = new Map<string, { reset: string; progressed: boolean }>();
+  private readonly appliedResets = new Map<string, { reset: string; readTo?: number }>();
 
   constructor(
     private readonly connection: BrokerConnection,
@@ -59,10 +60,9 @@ export class StartingPositions {
           partition.metadata === OPERATOR_RESET_METADATA
             ? `${partition.committedOffset}@${partition.commitTimestampMs}`
             : undefined;
-        const applyReset = this.takeReset(state.key, reset);
-        const resumeAt = applyReset
-          ? partition.committedOffset
-          : Math.max(partition.committedOffset, stored);
+        const resumeAt =
+          this.resumeAfterReset(state.key, reset, partition.committedOffset) ??
+          Math.max(partition.committedOffset, stored);
         if (resumeAt >= 0) {
           state.position = resumeAt;
           if (partition.committedOffset >= 0) state.committed = partition.committedOffset;
@@ -72,10 +72,10 @@ export class StartingPositions {
     await this.reset(missing);
   }
 
-  /** Records were processed from the partition: an applied reset is behind us. */
+  /** Records were processed from the partition: remember how far past an applied reset. */
   progressed(state: PartitionState): void {
     const applied = this.appliedResets.get(state.key);
-    if (applied) applied.progressed = true;
+    if (applied && state.position !== undefined) applied.readTo = state.position;
   }
 
   /** Back to the log start or end (fromBeginning): no offset, or the offset is out of range. */
@@ -96,15 +96,26 @@ export class StartingPositions {
     }
   }
 
-  /** Whether to apply the operator's reset now: not when this member already read on from it. */
-  private takeReset(key: string, reset: string | undefined): boolean {
+  /**
+   * Where to resume while an operator's reset is the committed offset: at
+   * the reset the first time; after this member read on from it, where it
+   * read to. Not at the stored offset: it only moves forward, so it still
+   * holds the position the operator overruled, and resuming there would cut
+   * the replay short and leave the reset committed for good. Undefined when
+   * no reset is committed.
+   */
+  private resumeAfterReset(
+    key: string,
+    reset: string | undefined,
+    resetOffset: number,
+  ): number | undefined {
     if (reset === undefined) {
       this.appliedResets.delete(key);
-      return false;
+      return undefined;
     }
     const applied = this.appliedResets.get(key);
-    if (applied?.reset === reset && applied.progressed) return false;
-    this.appliedResets.set(key, { reset, progressed: false });
-    return true;
+    if (applied?.reset === reset && applied.readTo !== undefined) return applied.readTo;
+    this.appliedResets.set(key, { reset });
+    return resetOffset;
   }
 }
