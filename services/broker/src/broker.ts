@@ -93,8 +93,13 @@ export class Broker {
     this.logger.info(loaded, 'coordinator state rebuilt from __consumer_offsets');
     this.groupCommit.start();
     this.retentionTimer = setInterval(() => {
-      const deleted = this.store.applyRetention(this.clock.now());
-      if (deleted > 0) this.logger.info({ deletedSegments: deleted }, 'retention deleted segments');
+      this.store
+        .applyRetention(this.clock.now())
+        .then((deleted) => {
+          if (deleted > 0)
+            this.logger.info({ deletedSegments: deleted }, 'retention deleted segments');
+        })
+        .catch((error: unknown) => this.logger.error({ err: error }, 'retention pass failed'));
     }, this.config.retentionCheckMs);
     this.retentionTimer.unref();
     this.logger.info(

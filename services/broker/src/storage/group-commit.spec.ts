@@ -10,12 +10,16 @@ describe('broker/storage/GroupCommit', () => {
   let log: PartitionLog;
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'group-commit-'));
-    log = PartitionLog.open(dir, {
-      segmentBytes: 1 << 20,
-      indexIntervalBytes: 4096,
-      retentionMs: -1,
-      retentionBytes: -1,
-    });
+    log = PartitionLog.open(
+      dir,
+      {
+        segmentBytes: 1 << 20,
+        indexIntervalBytes: 4096,
+        retentionMs: -1,
+        retentionBytes: -1,
+      },
+      { topic: 'patient.checkout', partition: 0 },
+    );
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -1,4 +1,4 @@
-import { closeSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
+import type { StorageFile, StorageFiles } from './files/storage-files';
 
 const ENTRY_BYTES = 8;
 
@@ -11,24 +11,26 @@ const ENTRY_BYTES = 8;
 export class OffsetIndex {
   private readonly relativeOffsets: number[] = [];
   private readonly positions: number[] = [];
-  private readonly fd: number;
+  private readonly file: StorageFile;
 
   constructor(
-    private readonly path: string,
+    files: StorageFiles,
+    path: string,
     private readonly baseOffset: number,
   ) {
-    this.fd = openSync(path, 'a+');
+    this.file = files.open(path);
   }
 
   /** Entries as last written; an index with a partial entry is cut back to whole ones. */
   loadFromFile(): void {
-    const bytes = readFileSync(this.path);
+    const bytes = Buffer.alloc(this.file.size());
+    this.file.readAt(bytes, 0);
     const whole = bytes.length - (bytes.length % ENTRY_BYTES);
     for (let position = 0; position < whole; position += ENTRY_BYTES) {
       this.relativeOffsets.push(bytes.readUInt32BE(position));
       this.positions.push(bytes.readUInt32BE(position + 4));
     }
-    if (whole !== bytes.length) ftruncateSync(this.fd, whole);
+    if (whole !== bytes.length) this.file.truncate(whole);
   }
 
   get entries(): number {
@@ -43,7 +45,10 @@ export class OffsetIndex {
     const entry = Buffer.allocUnsafe(ENTRY_BYTES);
     entry.writeUInt32BE(offset - this.baseOffset, 0);
     entry.writeUInt32BE(position, 4);
-    writeSync(this.fd, entry);
+    if (this.file.append([entry]) !== ENTRY_BYTES) {
+      this.file.truncate(this.positions.length * ENTRY_BYTES);
+      throw new Error(`index ${this.file.path}: short write`);
+    }
     this.relativeOffsets.push(offset - this.baseOffset);
     this.positions.push(position);
   }
@@ -72,7 +77,7 @@ export class OffsetIndex {
       this.positions.pop();
       this.relativeOffsets.pop();
     }
-    ftruncateSync(this.fd, this.positions.length * ENTRY_BYTES);
+    this.file.truncate(this.positions.length * ENTRY_BYTES);
   }
 
   reset(): void {
@@ -80,6 +85,6 @@ export class OffsetIndex {
   }
 
   close(): void {
-    closeSync(this.fd);
+    this.file.close();
   }
 }

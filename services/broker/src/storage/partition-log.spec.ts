@@ -14,6 +14,7 @@ import { FRAME_HEADER_BYTES } from './frame';
 import { PartitionLog, type IncomingBatch, type PartitionLogConfig } from './partition-log';
 
 const NOW = 1_763_700_000_000;
+const PARTITION = { topic: 'patient.checkout', partition: 0 };
 const config: PartitionLogConfig = {
   segmentBytes: 1 << 20,
   indexIntervalBytes: 4096,
@@ -75,7 +76,7 @@ describe('broker/storage/PartitionLog', () => {
 
   describe('append and read', () => {
     it('gives dense offsets from 0 and serves the records back in order', () => {
-      const log = PartitionLog.open(dir, config);
+      const log = PartitionLog.open(dir, config, PARTITION);
       const results = log.append([batch('a'), batch('b', 2)], NOW);
       expect(results).toEqual([
         { baseOffset: 0, lastOffset: 2, logAppendTimeMs: NOW },
@@ -94,7 +95,7 @@ describe('broker/storage/PartitionLog', () => {
     });
 
     it('serves stored batches with the broker-assigned base offset and append time', () => {
-      const log = PartitionLog.open(dir, config);
+      const log = PartitionLog.open(dir, config, PARTITION);
       log.append([batch('a'), batch('b')], NOW + 42);
       expect(log.read(3, 1 << 20).batches).toHaveLength(1);
       const stored = RecordBatch.decode(log.read(3, 1 << 20).batches[0]);
@@ -102,7 +103,7 @@ describe('broker/storage/PartitionLog', () => {
     });
 
     it('returns the batch holding a mid-batch offset, and nothing at the log end', () => {
-      const log = PartitionLog.open(dir, config);
+      const log = PartitionLog.open(dir, config, PARTITION);
       log.append([batch('a'), batch('b')], NOW);
       expect(RecordBatch.decode(log.read(4, 1 << 20).batches[0]).baseOffset).toBe(3);
       expect(log.read(6, 1 << 20)).toMatchObject({
@@ -113,7 +114,7 @@ describe('broker/storage/PartitionLog', () => {
     });
 
     it('answers OFFSET_OUT_OF_RANGE with the valid range beyond the log end', () => {
-      const log = PartitionLog.open(dir, config);
+      const log = PartitionLog.open(dir, config, PARTITION);
       log.append([batch('a')], NOW);
       expect(catchError(() => log.read(7, 100))).toMatchObject({
         reason: ErrorReason.OFFSET_OUT_OF_RANGE,
@@ -122,7 +123,7 @@ describe('broker/storage/PartitionLog', () => {
     });
 
     it('keeps max bytes but always returns at least one whole batch', () => {
-      const log = PartitionLog.open(dir, config);
+      const log = PartitionLog.open(dir, config, PARTITION);
       log.append([batch('a', 50), batch('b', 50), batch('c', 50)], NOW);
       const one = log.read(0, 10);
       expect(one.batches).toHaveLength(1);
@@ -134,7 +135,7 @@ describe('broker/storage/PartitionLog', () => {
 
   describe('segments and index', () => {
     it('rolls to a new segment named by its zero-padded base offset', () => {
-      const log = PartitionLog.open(dir, { ...config, segmentBytes: 600 });
+      const log = PartitionLog.open(dir, { ...config, segmentBytes: 600 }, PARTITION);
       for (let i = 0; i < 30; i++) log.append([batch(`s${i}`, 5)], NOW);
       expect(log.segmentCount).toBeGreaterThan(3);
       const logs = readdirSync(dir).filter((name) => name.endsWith('.log'));
@@ -147,7 +148,7 @@ describe('broker/storage/PartitionLog', () => {
     });
 
     it('writes a sparse index and finds every offset through it', () => {
-      const log = PartitionLog.open(dir, { ...config, indexIntervalBytes: 256 });
+      const log = PartitionLog.open(dir, { ...config, indexIntervalBytes: 256 }, PARTITION);
       for (let i = 0; i < 100; i++) log.append([batch(`i${i}`, 2)], NOW);
       const indexBytes = statSync(join(dir, '00000000000000000000.index')).size;
       const logBytes = statSync(join(dir, '00000000000000000000.log')).size;
@@ -160,19 +161,27 @@ describe('broker/storage/PartitionLog', () => {
     });
 
     it('reopens after a clean close with the same offsets, trusting the index', async () => {
-      const log = PartitionLog.open(dir, {
-        ...config,
-        segmentBytes: 3000,
-        indexIntervalBytes: 256,
-      });
+      const log = PartitionLog.open(
+        dir,
+        {
+          ...config,
+          segmentBytes: 3000,
+          indexIntervalBytes: 256,
+        },
+        PARTITION,
+      );
       for (let i = 0; i < 40; i++) log.append([batch(`r${i}`, 3)], NOW);
       const before = consume(log);
       await log.close();
-      const reopened = PartitionLog.open(dir, {
-        ...config,
-        segmentBytes: 3000,
-        indexIntervalBytes: 256,
-      });
+      const reopened = PartitionLog.open(
+        dir,
+        {
+          ...config,
+          segmentBytes: 3000,
+          indexIntervalBytes: 256,
+        },
+        PARTITION,
+      );
       expect(reopened.truncatedOnRecovery).toBe(0);
       expect(consume(reopened)).toEqual(before);
       expect(reopened.append([batch('after', 1)], NOW)[0].baseOffset).toBe(120);
@@ -180,11 +189,15 @@ describe('broker/storage/PartitionLog', () => {
   });
 
   describe('retention', () => {
-    it('deletes whole segments past the size limit and moves the log start', () => {
-      const log = PartitionLog.open(dir, { ...config, segmentBytes: 2000, retentionBytes: 5000 });
+    it('deletes whole segments past the size limit and moves the log start', async () => {
+      const log = PartitionLog.open(
+        dir,
+        { ...config, segmentBytes: 2000, retentionBytes: 5000 },
+        PARTITION,
+      );
       for (let i = 0; i < 40; i++) log.append([batch(`s${i}`, 5)], NOW);
       const segmentsBefore = log.segmentCount;
-      const deleted = log.applyRetention(NOW);
+      const deleted = await log.applyRetention(NOW);
       expect(deleted).toBeGreaterThan(0);
       expect(log.segmentCount).toBe(segmentsBefore - deleted);
       expect(log.sizeBytes).toBeLessThanOrEqual(5000);
@@ -196,13 +209,17 @@ describe('broker/storage/PartitionLog', () => {
       });
     });
 
-    it('deletes segments whose newest record is older than the retention time, never the active one', () => {
+    it('deletes segments whose newest record is older than the retention time, never the active one', async () => {
       const hour = 3_600_000;
-      const log = PartitionLog.open(dir, { ...config, segmentBytes: 1500, retentionMs: hour });
+      const log = PartitionLog.open(
+        dir,
+        { ...config, segmentBytes: 1500, retentionMs: hour },
+        PARTITION,
+      );
       for (let i = 0; i < 10; i++) log.append([batch(`old${i}`, 5, NOW - 3 * hour)], NOW);
       const oldEnd = log.logEndOffset;
       for (let i = 0; i < 10; i++) log.append([batch(`new${i}`, 5, NOW)], NOW);
-      log.applyRetention(NOW);
+      await log.applyRetention(NOW);
       expect(log.logStartOffset).toBeGreaterThanOrEqual(oldEnd - 5);
       expect(
         consume(log).every(
@@ -210,7 +227,7 @@ describe('broker/storage/PartitionLog', () => {
         ),
       ).toBe(true);
 
-      log.applyRetention(NOW + 10 * hour);
+      await log.applyRetention(NOW + 10 * hour);
       expect(log.segmentCount).toBe(1);
       expect(log.logEndOffset).toBe(100);
     });
@@ -220,7 +237,7 @@ describe('broker/storage/PartitionLog', () => {
     const onlyLog = () => join(dir, '00000000000000000000.log');
 
     function writeTenBatches(): number[] {
-      const log = PartitionLog.open(dir, config);
+      const log = PartitionLog.open(dir, config, PARTITION);
       const sizes: number[] = [];
       for (let i = 0; i < 10; i++) {
         const before = statSync(onlyLog()).size;
@@ -235,7 +252,7 @@ describe('broker/storage/PartitionLog', () => {
       const fullSize = statSync(onlyLog()).size;
       truncateSync(onlyLog(), fullSize - Math.floor(sizes[9] / 2));
 
-      const log = PartitionLog.open(dir, config);
+      const log = PartitionLog.open(dir, config, PARTITION);
       expect(log.truncatedOnRecovery).toBe(sizes[9] - Math.floor(sizes[9] / 2));
       expect(log.logEndOffset).toBe(27);
       expect(
@@ -256,14 +273,14 @@ describe('broker/storage/PartitionLog', () => {
       bytes[fifthStart + FRAME_HEADER_BYTES + 20] ^= 0x01;
       writeFileSync(onlyLog(), bytes);
 
-      const log = PartitionLog.open(dir, config);
+      const log = PartitionLog.open(dir, config, PARTITION);
       expect(log.logEndOffset).toBe(12);
       expect(consume(log).map((record) => record.value)).not.toContain('b4-0');
       expect(consume(log)).toHaveLength(12);
     });
 
     it('refuses to serve a batch corrupted after a clean close, serving those before it', async () => {
-      const log = PartitionLog.open(dir, config);
+      const log = PartitionLog.open(dir, config, PARTITION);
       for (let i = 0; i < 10; i++) log.append([batch(`b${i}`)], NOW);
       await log.close();
       const bytes = readFileSync(onlyLog());
@@ -271,7 +288,7 @@ describe('broker/storage/PartitionLog', () => {
       bytes[middle] ^= 0x40;
       writeFileSync(onlyLog(), bytes);
 
-      const reopened = PartitionLog.open(dir, config);
+      const reopened = PartitionLog.open(dir, config, PARTITION);
       const served: string[] = [];
       let offset = 0;
       let failure: unknown;
@@ -296,7 +313,7 @@ describe('broker/storage/PartitionLog', () => {
 
   describe('durability', () => {
     it('moves the durable end to the log end on sync, sharing one fsync among concurrent callers', async () => {
-      const log = PartitionLog.open(dir, config);
+      const log = PartitionLog.open(dir, config, PARTITION);
       log.append([batch('a')], NOW);
       expect(log.durableEndOffset).toBe(0);
       const first = log.sync();

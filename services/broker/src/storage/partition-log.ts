@@ -1,17 +1,16 @@
-import {
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
 import { join } from 'node:path';
 import { ErrorReason } from '@hospital/proto';
 import { BrokerError } from '../errors/broker-error';
+import { nodeFiles } from './files/node-files';
+import { errorCode, SPACE_ERRORS, type StorageFiles } from './files/storage-files';
 import { encodeFrameHeader } from './frame';
-import { Segment, type PendingFrame, type SegmentSummary } from './segment';
+import {
+  Segment,
+  SegmentWriteError,
+  type PendingFrame,
+  type SegmentMark,
+  type SegmentSummary,
+} from './segment';
 import { encodeVarint } from './varint';
 
 export interface PartitionLogConfig {
@@ -28,6 +27,23 @@ export interface IncomingBatch {
   bytes: Buffer;
   recordCount: number;
   maxTimestampMs: number;
+}
+
+/** Who the log is and where it lives, for its errors, and the disk it goes through. */
+export interface PartitionContext {
+  topic: string;
+  partition: number;
+  files?: StorageFiles;
+  /** Told once, when the partition stops for good after a disk error. */
+  onFailed?: (log: PartitionLog, failure: PartitionFailure) => void;
+}
+
+/** Why a partition stopped: which call failed, and the system's error. */
+export interface PartitionFailure {
+  operation: 'write' | 'fsync' | 'rollback';
+  code: string | undefined;
+  message: string;
+  atMs: number;
 }
 
 export interface AppendResult {
@@ -49,6 +65,17 @@ const CLEAN_SHUTDOWN_FILE = 'clean-shutdown.json';
  * One partition: an ordered list of segments, the last one active. Assigns
  * offsets, stamps each batch with its base offset and append time, rolls
  * segments, applies retention, and recovers from an unclean stop.
+ *
+ * Fail-stop (docs/architecture.md, "Storage"): after an fsync error, or a
+ * write the disk refused and that could not be undone, the partition stops
+ * answering until a restart has re-validated its tail. The kernel may
+ * already have dropped the pages a failed fsync was for, and a later fsync
+ * can succeed without them (Postgres's "fsyncgate"), so nothing after it
+ * is ever acknowledged. A full disk is the exception: the refused append is
+ * cut back out, nothing else was lost, and appends resume once there is room.
+ *
+ * The asynchronous operations (fsync, retention, close, delete) run one
+ * at a time, in the order asked for, so none closes a file another is using.
  */
 export class PartitionLog {
   private segments: Segment[] = [];
@@ -57,21 +84,30 @@ export class PartitionLog {
   private syncing: Promise<void> | undefined;
   /** Segments rolled since the last fsync; they need one before being trusted. */
   private unsynced = new Set<Segment>();
+  private failure: PartitionFailure | undefined;
+  private closed = false;
+  /** The tail of the queue of asynchronous operations. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly files: StorageFiles;
 
   private constructor(
     readonly dir: string,
     private readonly config: PartitionLogConfig,
+    private readonly context: PartitionContext,
     readonly truncatedOnRecovery: number,
     segments: Segment[],
   ) {
+    this.files = context.files ?? nodeFiles;
     this.segments = segments;
     this.durableOffset = this.logEndOffset;
   }
 
-  static open(dir: string, config: PartitionLogConfig): PartitionLog {
-    mkdirSync(dir, { recursive: true });
-    const trusted = readCleanShutdown(dir);
-    const bases = readdirSync(dir)
+  static open(dir: string, config: PartitionLogConfig, context: PartitionContext): PartitionLog {
+    const files = context.files ?? nodeFiles;
+    files.mkdir(dir);
+    const trusted = readCleanShutdown(files, dir);
+    const bases = files
+      .list(dir)
       .filter((name) => /^\d{20}\.log$/.test(name))
       .map((name) => Number(name.slice(0, 20)))
       .sort((a, b) => a - b);
@@ -79,6 +115,7 @@ export class PartitionLog {
     let truncated = 0;
     for (const base of bases) {
       const { segment, truncatedBytes } = Segment.open(
+        files,
         dir,
         base,
         config.indexIntervalBytes,
@@ -94,8 +131,22 @@ export class PartitionLog {
       truncated += truncatedBytes;
       segments.push(segment);
     }
-    if (segments.length === 0) segments.push(Segment.create(dir, 0, config.indexIntervalBytes));
-    return new PartitionLog(dir, config, truncated, segments);
+    if (segments.length === 0)
+      segments.push(Segment.create(files, dir, 0, config.indexIntervalBytes));
+    return new PartitionLog(dir, config, context, truncated, segments);
+  }
+
+  get topic(): string {
+    return this.context.topic;
+  }
+
+  get partition(): number {
+    return this.context.partition;
+  }
+
+  /** Why the partition stopped, or undefined while it is healthy. */
+  get failed(): PartitionFailure | undefined {
+    return this.failure;
   }
 
   get logStartOffset(): number {
@@ -122,8 +173,28 @@ export class PartitionLog {
     return this.segments[this.segments.length - 1];
   }
 
-  /** Appends batches in order, giving each the next offsets. */
+  /**
+   * Appends batches in order, giving each the next offsets. All or nothing:
+   * when the disk refuses part of it, everything this call wrote is cut back
+   * out and KAFKA_STORAGE_ERROR goes to the producer.
+   */
   append(batches: readonly IncomingBatch[], nowMs: number): AppendResult[] {
+    this.checkServing();
+    const segmentsBefore = this.segments.length;
+    const activeBefore = this.active.mark();
+    try {
+      return this.appendFrames(batches, nowMs);
+    } catch (error) {
+      if (!(error instanceof SegmentWriteError)) throw error;
+      const rolledBack = this.rollBack(segmentsBefore, activeBefore) && error.rolledBack;
+      const code = errorCode(error.cause);
+      if (!rolledBack) this.fail('rollback', error.cause);
+      else if (!SPACE_ERRORS.has(code ?? '')) this.fail('write', error.cause);
+      throw this.storageError(rolledBack && SPACE_ERRORS.has(code ?? '') ? { code } : undefined);
+    }
+  }
+
+  private appendFrames(batches: readonly IncomingBatch[], nowMs: number): AppendResult[] {
     const results: AppendResult[] = [];
     let frames: PendingFrame[] = [];
     let frameBytes = 0;
@@ -160,13 +231,36 @@ export class PartitionLog {
     return results;
   }
 
+  /** Undoes a failed append: segments it rolled go, the active one is cut back. */
+  private rollBack(segmentCount: number, activeMark: SegmentMark): boolean {
+    let clean = true;
+    while (this.segments.length > segmentCount) {
+      const rolled = this.segments.pop() as Segment;
+      try {
+        rolled.remove();
+      } catch {
+        clean = false;
+      }
+    }
+    const active = this.active;
+    this.unsynced.delete(active);
+    return active.restore(activeMark) && clean;
+  }
+
   private roll(): void {
+    const next = Segment.create(
+      this.files,
+      this.dir,
+      this.logEndOffset,
+      this.config.indexIntervalBytes,
+    );
     this.unsynced.add(this.active);
-    this.segments.push(Segment.create(this.dir, this.logEndOffset, this.config.indexIntervalBytes));
+    this.segments.push(next);
   }
 
   /** Whole batches from `offset` on; OFFSET_OUT_OF_RANGE outside [log start, log end]. */
   read(offset: number, maxBytes: number): PartitionReadResult {
+    this.checkServing();
     const logStartOffset = this.logStartOffset;
     const highWatermark = this.logEndOffset;
     if (offset < logStartOffset || offset > highWatermark) {
@@ -223,66 +317,155 @@ export class PartitionLog {
   async sync(): Promise<void> {
     const target = this.logEndOffset;
     while (this.durableOffset < target) {
-      this.syncing ??= this.syncOnce().finally(() => (this.syncing = undefined));
+      this.checkServing();
+      this.syncing ??= this.serially(() => this.syncOnce()).finally(
+        () => (this.syncing = undefined),
+      );
       await this.syncing;
     }
   }
 
   private async syncOnce(): Promise<void> {
+    this.checkServing();
     const target = this.logEndOffset;
     const segments = [...this.unsynced, this.active];
     this.unsynced.clear();
-    await Promise.all(segments.map((segment) => segment.sync()));
+    try {
+      await Promise.all(segments.map((segment) => segment.sync()));
+    } catch (error) {
+      this.fail('fsync', error);
+      throw this.storageError();
+    }
     this.durableOffset = Math.max(this.durableOffset, target);
   }
 
   /** Deletes whole old segments past the retention time or size; returns how many. */
-  applyRetention(nowMs: number): number {
-    let deleted = 0;
-    const expired = (segment: Segment) =>
-      this.config.retentionMs >= 0 &&
-      segment.maxTimestampMs >= 0 &&
-      nowMs - segment.maxTimestampMs > this.config.retentionMs;
-    const oversized = () =>
-      this.config.retentionBytes >= 0 && this.sizeBytes > this.config.retentionBytes;
-    // The active segment stays: it holds the log end.
-    while (this.segments.length > 1 && (expired(this.segments[0]) || oversized())) {
-      const [oldest] = this.segments.splice(0, 1);
-      this.unsynced.delete(oldest);
-      oldest.remove();
-      deleted++;
-    }
-    return deleted;
+  applyRetention(nowMs: number): Promise<number> {
+    return this.serially(() => {
+      if (this.closed || this.failure) return 0;
+      let deleted = 0;
+      const expired = (segment: Segment) =>
+        this.config.retentionMs >= 0 &&
+        segment.maxTimestampMs >= 0 &&
+        nowMs - segment.maxTimestampMs > this.config.retentionMs;
+      const oversized = () =>
+        this.config.retentionBytes >= 0 && this.sizeBytes > this.config.retentionBytes;
+      // The active segment stays: it holds the log end.
+      while (this.segments.length > 1 && (expired(this.segments[0]) || oversized())) {
+        const [oldest] = this.segments.splice(0, 1);
+        this.unsynced.delete(oldest);
+        oldest.remove();
+        deleted++;
+      }
+      return deleted;
+    });
   }
 
-  /** Flushes, records a clean shutdown (so the next start trusts the files), closes. */
-  async close(): Promise<void> {
-    await this.sync();
-    const summaries = this.segments.map((segment) => segment.summary());
-    for (const segment of this.segments) segment.close();
-    const path = join(this.dir, CLEAN_SHUTDOWN_FILE);
-    writeFileSync(`${path}.tmp`, JSON.stringify(summaries));
-    renameSync(`${path}.tmp`, path);
+  /**
+   * Flushes, records a clean shutdown (so the next start trusts the files),
+   * closes. A failed partition gets no such record: the next start
+   * re-validates its tail.
+   */
+  close(): Promise<void> {
+    const flushed = this.failure ? Promise.resolve() : this.sync().catch(() => undefined);
+    return flushed.then(() =>
+      this.serially(() => {
+        if (this.closed) return;
+        this.closed = true;
+        const summaries = this.segments.map((segment) => segment.summary());
+        for (const segment of this.segments) segment.close();
+        if (!this.failure)
+          this.files.writeFileAtomic(
+            join(this.dir, CLEAN_SHUTDOWN_FILE),
+            JSON.stringify(summaries),
+          );
+      }),
+    );
   }
 
-  /** Closes without a clean-shutdown record and deletes the directory. */
-  destroy(): void {
-    for (const segment of this.segments) segment.close();
-    rmSync(this.dir, { recursive: true, force: true });
+  /** Closes without a clean-shutdown record, once any fsync in flight is done; the caller deletes the files. */
+  release(): Promise<void> {
+    return this.serially(() => {
+      if (this.closed) return;
+      this.closed = true;
+      for (const segment of this.segments) segment.close();
+    });
+  }
+
+  /** Closes and deletes the directory (a partition of a topic being deleted). */
+  async destroy(): Promise<void> {
+    await this.release();
+    this.files.remove(this.dir);
+  }
+
+  /** Runs `operation` after every asynchronous operation asked for before it. */
+  private serially<T>(operation: () => T | Promise<T>): Promise<T> {
+    const run = this.queue.then(operation, operation);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private checkServing(): void {
+    if (this.closed)
+      throw new BrokerError(
+        ErrorReason.UNKNOWN_TOPIC_OR_PARTITION,
+        `partition ${this.name} was deleted or the broker is stopping`,
+        { topic: this.topic, partition: String(this.partition) },
+      );
+    if (this.failure) throw this.storageError();
+  }
+
+  private get name(): string {
+    return `${this.topic}/${this.partition}`;
+  }
+
+  /** KAFKA_STORAGE_ERROR naming the partition and what the disk said. */
+  storageError(passing?: { code: string | undefined }): BrokerError {
+    const failure = this.failure;
+    const message = passing
+      ? `the disk is full (${passing.code}); nothing of this request was stored, retry once there is room`
+      : failure
+        ? `is offline after a disk error (${failure.operation}: ${failure.message}); nothing more is acknowledged until the broker restarts and re-validates it`
+        : 'had a disk error';
+    const code = passing?.code ?? failure?.code;
+    return new BrokerError(
+      ErrorReason.KAFKA_STORAGE_ERROR,
+      `partition ${this.name}${passing ? ':' : ''} ${message}`,
+      {
+        topic: this.topic,
+        partition: String(this.partition),
+        ...(code ? { errno: code } : {}),
+      },
+    );
+  }
+
+  private fail(operation: PartitionFailure['operation'], cause: unknown): void {
+    if (this.failure) return;
+    this.failure = {
+      operation,
+      code: errorCode(cause),
+      message: cause instanceof Error ? cause.message : String(cause),
+      atMs: Date.now(),
+    };
+    this.context.onFailed?.(this, this.failure);
   }
 }
 
 /** Reads and removes the clean-shutdown record: it only vouches for the files until they change. */
-function readCleanShutdown(dir: string): Map<number, SegmentSummary> | undefined {
+function readCleanShutdown(
+  files: StorageFiles,
+  dir: string,
+): Map<number, SegmentSummary> | undefined {
   const path = join(dir, CLEAN_SHUTDOWN_FILE);
-  if (!existsSync(path)) return undefined;
+  const bytes = files.readFile(path);
+  if (!bytes) return undefined;
   try {
-    const summaries = JSON.parse(readFileSync(path, 'utf8')) as SegmentSummary[];
+    const summaries = JSON.parse(bytes.toString('utf8')) as SegmentSummary[];
     return new Map(summaries.map((summary) => [summary.baseOffset, summary]));
   } catch {
     return undefined;
   } finally {
-    rmSync(path, { force: true });
+    files.remove(path);
   }
 }
 

@@ -1,13 +1,3 @@
-import {
-  closeSync,
-  fdatasync,
-  fstatSync,
-  ftruncateSync,
-  openSync,
-  readSync,
-  rmSync,
-  writevSync,
-} from 'node:fs';
 import { join } from 'node:path';
 import { ErrorReason } from '@hospital/proto';
 import { BrokerError } from '../errors/broker-error';
@@ -19,6 +9,7 @@ import {
   readFrameHeader,
   type FrameHeader,
 } from './frame';
+import type { StorageFile, StorageFiles } from './files/storage-files';
 import { OffsetIndex } from './offset-index';
 
 /** What a clean shutdown records about a segment, so the next start need not scan it. */
@@ -27,6 +18,15 @@ export interface SegmentSummary {
   nextOffset: number;
   size: number;
   maxTimestampMs: number;
+}
+
+/** Where a segment stood before an append, so a failed append can be undone. */
+export interface SegmentMark {
+  size: number;
+  nextOffset: number;
+  maxTimestampMs: number;
+  bytesSinceIndexEntry: number;
+  indexEntries: number;
 }
 
 /** A frame ready to append: its encoded header and its payload. */
@@ -53,30 +53,46 @@ export const segmentFileName = (baseOffset: number, extension: 'log' | 'index'):
 /**
  * One segment of a partition: a log file of frames named by its zero-padded
  * base offset, plus its sparse offset index. Writes append; reads are
- * positional; everything but fsync is synchronous (page-cache work).
+ * positional; everything but fsync is synchronous (page-cache work). All
+ * of it goes through StorageFiles, so tests can make any call fail.
  */
 export class Segment {
   nextOffset: number;
   size: number;
   maxTimestampMs: number;
   private bytesSinceIndexEntry = 0;
-  private readonly fd: number;
+  private readonly file: StorageFile;
   private readonly index: OffsetIndex;
 
   private constructor(
+    private readonly files: StorageFiles,
     private readonly dir: string,
     readonly baseOffset: number,
     private readonly indexIntervalBytes: number,
   ) {
-    this.fd = openSync(join(dir, segmentFileName(baseOffset, 'log')), 'a+');
-    this.index = new OffsetIndex(join(dir, segmentFileName(baseOffset, 'index')), baseOffset);
+    this.file = files.open(join(dir, segmentFileName(baseOffset, 'log')));
+    try {
+      this.index = new OffsetIndex(
+        files,
+        join(dir, segmentFileName(baseOffset, 'index')),
+        baseOffset,
+      );
+    } catch (error) {
+      this.file.close();
+      throw error;
+    }
     this.nextOffset = baseOffset;
     this.size = 0;
     this.maxTimestampMs = -1;
   }
 
-  static create(dir: string, baseOffset: number, indexIntervalBytes: number): Segment {
-    const segment = new Segment(dir, baseOffset, indexIntervalBytes);
+  static create(
+    files: StorageFiles,
+    dir: string,
+    baseOffset: number,
+    indexIntervalBytes: number,
+  ): Segment {
+    const segment = new Segment(files, dir, baseOffset, indexIntervalBytes);
     segment.index.reset();
     return segment;
   }
@@ -87,13 +103,14 @@ export class Segment {
    * checked and the log is cut at the first torn or corrupt one.
    */
   static open(
+    files: StorageFiles,
     dir: string,
     baseOffset: number,
     indexIntervalBytes: number,
     trusted: SegmentSummary | undefined,
   ): { segment: Segment; truncatedBytes: number } {
-    const segment = new Segment(dir, baseOffset, indexIntervalBytes);
-    const fileSize = fstatSync(segment.fd).size;
+    const segment = new Segment(files, dir, baseOffset, indexIntervalBytes);
+    const fileSize = segment.file.size();
     if (trusted && trusted.size === fileSize && trusted.baseOffset === baseOffset) {
       segment.index.loadFromFile();
       segment.size = trusted.size;
@@ -130,7 +147,7 @@ export class Segment {
       position += frameLength(header);
     }
     const truncatedBytes = fileSize - position;
-    if (truncatedBytes > 0) ftruncateSync(this.fd, position);
+    if (truncatedBytes > 0) this.file.truncate(position);
     return truncatedBytes;
   }
 
@@ -145,26 +162,65 @@ export class Segment {
     this.maxTimestampMs = Math.max(this.maxTimestampMs, header.maxTimestampMs);
   }
 
+  /**
+   * Appends the frames. A write that fails part way is undone (the file cut
+   * back to its last good size) before the error goes up, so no partial
+   * frame stays behind for later appends and index positions to build on.
+   */
   append(frames: readonly PendingFrame[]): void {
+    const mark = this.mark();
     const buffers: Buffer[] = [];
+    const entries: [offset: number, position: number][] = [];
     let position = this.size;
+    let sinceEntry = this.bytesSinceIndexEntry;
     for (const frame of frames) {
       // The first frame of a segment needs no entry: a lookup falls back to position 0.
-      if (position > 0 && this.bytesSinceIndexEntry >= this.indexIntervalBytes) {
-        this.index.append(frame.baseOffset, position);
-        this.bytesSinceIndexEntry = 0;
+      if (position > 0 && sinceEntry >= this.indexIntervalBytes) {
+        entries.push([frame.baseOffset, position]);
+        sinceEntry = 0;
       }
       const length = frame.header.length + frame.payload.length;
-      this.bytesSinceIndexEntry += length;
+      sinceEntry += length;
       position += length;
       buffers.push(frame.header, frame.payload);
     }
-    writeFully(this.fd, buffers);
+    try {
+      writeFully(this.file, buffers);
+      for (const [offset, at] of entries) this.index.append(offset, at);
+    } catch (error) {
+      throw new SegmentWriteError(error, this.restore(mark));
+    }
+    this.bytesSinceIndexEntry = sinceEntry;
     this.size = position;
     const last = frames[frames.length - 1];
     this.nextOffset = last.baseOffset + last.recordCount;
     for (const frame of frames)
       this.maxTimestampMs = Math.max(this.maxTimestampMs, frame.maxTimestampMs);
+  }
+
+  mark(): SegmentMark {
+    return {
+      size: this.size,
+      nextOffset: this.nextOffset,
+      maxTimestampMs: this.maxTimestampMs,
+      bytesSinceIndexEntry: this.bytesSinceIndexEntry,
+      indexEntries: this.index.entries,
+    };
+  }
+
+  /** Cuts the files back to `mark`; false when the disk refused (the tail is then unknown). */
+  restore(mark: SegmentMark): boolean {
+    this.size = mark.size;
+    this.nextOffset = mark.nextOffset;
+    this.maxTimestampMs = mark.maxTimestampMs;
+    this.bytesSinceIndexEntry = mark.bytesSinceIndexEntry;
+    try {
+      this.file.truncate(mark.size);
+      this.index.truncateFrom(mark.size);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** Whole batches holding `offset` and after, up to about `maxBytes` (the first batch always whole). */
@@ -227,30 +283,28 @@ export class Segment {
     };
   }
 
-  /** Forces written data to disk. */
+  /** Forces written data to disk. The index is not synced: recovery rebuilds it from the log. */
   sync(): Promise<void> {
-    return new Promise((resolve, reject) =>
-      fdatasync(this.fd, (error) => (error ? reject(error) : resolve())),
-    );
+    return this.file.sync();
   }
 
   close(): void {
-    closeSync(this.fd);
+    this.file.close();
     this.index.close();
   }
 
   /** Closes and deletes both files. */
   remove(): void {
     this.close();
-    rmSync(join(this.dir, segmentFileName(this.baseOffset, 'log')), { force: true });
-    rmSync(join(this.dir, segmentFileName(this.baseOffset, 'index')), { force: true });
+    this.files.remove(join(this.dir, segmentFileName(this.baseOffset, 'log')));
+    this.files.remove(join(this.dir, segmentFileName(this.baseOffset, 'index')));
   }
 
   private readAt(position: number, length: number): Buffer {
     const buffer = Buffer.allocUnsafe(Math.max(0, length));
     let done = 0;
     while (done < buffer.length) {
-      const read = readSync(this.fd, buffer, done, buffer.length - done, position + done);
+      const read = this.file.readAt(buffer.subarray(done), position + done);
       if (read === 0) break;
       done += read;
     }
@@ -266,11 +320,21 @@ export class Segment {
   }
 }
 
+/** An append the disk refused; `rolledBack` says whether the file was cut back to before it. */
+export class SegmentWriteError extends Error {
+  constructor(
+    override readonly cause: unknown,
+    readonly rolledBack: boolean,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause));
+  }
+}
+
 /** Appends every buffer, finishing short writes. */
-function writeFully(fd: number, buffers: Buffer[]): void {
+function writeFully(file: StorageFile, buffers: Buffer[]): void {
   let pending = buffers;
   while (pending.length > 0) {
-    let written = writevSync(fd, pending);
+    let written = file.append(pending);
     let done = 0;
     while (done < pending.length && written >= pending[done].length)
       written -= pending[done++].length;

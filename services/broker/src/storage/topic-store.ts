@@ -1,16 +1,9 @@
-import {
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
 import { join } from 'node:path';
 import { CleanupPolicy, ErrorReason, byCodeUnits } from '@hospital/proto';
 import type { Logger } from 'pino';
 import { BrokerError, invalidField } from '../errors/broker-error';
+import { nodeFiles } from './files/node-files';
+import type { StorageFiles } from './files/storage-files';
 import { PartitionLog, type PartitionLogConfig } from './partition-log';
 
 export interface TopicSettings {
@@ -32,6 +25,8 @@ export interface TopicStoreOptions {
   defaults: TopicSettings & { indexIntervalBytes: number };
   maxPartitions: number;
   logger: Logger;
+  /** The disk; tests pass a fault-injecting double. */
+  files?: StorageFiles;
 }
 
 interface TopicFile {
@@ -65,22 +60,27 @@ export class TopicStore {
   private readonly topics = new Map<string, Topic>();
   private readonly root: string;
   private readonly partitionsAddedListeners = new Set<(topic: Topic) => void>();
+  private readonly files: StorageFiles;
+  /** Deletions whose files are still being closed and removed. */
+  private readonly deleting = new Set<Promise<void>>();
+  private deletions = 0;
 
   constructor(private readonly options: TopicStoreOptions) {
     this.root = join(options.dataDir, 'topics');
+    this.files = options.files ?? nodeFiles;
   }
 
   /** Opens every topic on disk, recovering each partition; drops half-created or half-deleted ones. */
   open(): void {
-    mkdirSync(this.root, { recursive: true });
-    for (const entry of readdirSync(this.root)) {
+    this.files.mkdir(this.root);
+    for (const entry of this.files.list(this.root)) {
       const dir = join(this.root, entry);
-      const file = join(dir, TOPIC_FILE);
-      if (!existsSync(file)) {
-        rmSync(dir, { recursive: true, force: true });
+      const bytes = this.files.readFile(join(dir, TOPIC_FILE));
+      if (!bytes) {
+        this.files.remove(dir);
         continue;
       }
-      const saved = JSON.parse(readFileSync(file, 'utf8')) as TopicFile;
+      const saved = JSON.parse(bytes.toString('utf8')) as TopicFile;
       const partitions = Array.from({ length: saved.partitions }, (_, index) =>
         this.openPartition(saved.name, index, saved.settings),
       );
@@ -105,7 +105,16 @@ export class TopicStore {
       retentionBytes: settings.retentionBytes,
       indexIntervalBytes: this.options.defaults.indexIntervalBytes,
     };
-    return PartitionLog.open(join(this.root, topic, String(partition)), config);
+    return PartitionLog.open(join(this.root, topic, String(partition)), config, {
+      topic,
+      partition,
+      files: this.files,
+      onFailed: (log, failure) =>
+        this.options.logger.error(
+          { topic, partition, ...failure, durableEndOffset: log.durableEndOffset },
+          'partition offline after a disk error: it acknowledges nothing more until the broker restarts',
+        ),
+    });
   }
 
   /** Fills unset (0) settings with the broker defaults and checks the rest. */
@@ -182,6 +191,11 @@ export class TopicStore {
     return topic;
   }
 
+  /**
+   * Deletes a topic. It is gone from the moment this returns (a restart
+   * finishes the job); its files are closed and removed once any fsync in
+   * flight on them is done.
+   */
   delete(name: string): void {
     const topic = this.get(name);
     if (topic.internal) {
@@ -192,11 +206,21 @@ export class TopicStore {
     }
     this.topics.delete(name);
     const dir = join(this.root, name);
-    const doomed = `${dir}.deleting`;
-    rmSync(join(dir, TOPIC_FILE)); // from here on a restart finishes the deletion
-    for (const log of topic.partitions) log.destroy();
-    if (existsSync(dir)) renameSync(dir, doomed);
-    rmSync(doomed, { recursive: true, force: true });
+    // Without its file the directory is garbage to the next start; renamed, the name is free at once.
+    this.files.remove(join(dir, TOPIC_FILE));
+    // "~" is not allowed in topic names, so this cannot collide with one.
+    const doomed = `${dir}~deleting-${++this.deletions}`;
+    this.files.rename(dir, doomed);
+    const removal = Promise.all(topic.partitions.map((log) => log.release()))
+      .then(() => this.files.remove(doomed))
+      .catch((error: unknown) =>
+        this.options.logger.warn(
+          { topic: name, err: error },
+          'deleted topic files not removed; the next start removes them',
+        ),
+      )
+      .finally(() => this.deleting.delete(removal));
+    this.deleting.add(removal);
     this.options.logger.info({ topic: name }, 'topic deleted');
   }
 
@@ -243,31 +267,36 @@ export class TopicStore {
     return () => this.partitionsAddedListeners.delete(listener);
   }
 
-  applyRetention(nowMs: number): number {
-    let deleted = 0;
+  async applyRetention(nowMs: number): Promise<number> {
+    const passes: Promise<number>[] = [];
     for (const topic of this.topics.values()) {
       if (topic.settings.cleanupPolicy === CleanupPolicy.CLEANUP_POLICY_COMPACT) continue;
-      for (const log of topic.partitions) deleted += log.applyRetention(nowMs);
+      for (const log of topic.partitions) passes.push(log.applyRetention(nowMs));
     }
-    return deleted;
+    const deleted = await Promise.all(passes);
+    return deleted.reduce((sum, count) => sum + count, 0);
+  }
+
+  /** Partitions that stopped after a disk error. */
+  failedPartitions(): PartitionLog[] {
+    return this.allPartitions().filter((log) => log.failed !== undefined);
   }
 
   async close(): Promise<void> {
     await Promise.all(this.allPartitions().map((log) => log.close()));
+    await Promise.all(this.deleting);
     this.topics.clear();
   }
 
   private save(topic: Topic): void {
     const dir = join(this.root, topic.name);
-    mkdirSync(dir, { recursive: true });
+    this.files.mkdir(dir);
     const file: TopicFile = {
       name: topic.name,
       partitions: topic.partitions.length,
       internal: topic.internal,
       settings: topic.settings,
     };
-    const path = join(dir, TOPIC_FILE);
-    writeFileSync(`${path}.tmp`, JSON.stringify(file, null, 2));
-    renameSync(`${path}.tmp`, path);
+    this.files.writeFileAtomic(join(dir, TOPIC_FILE), JSON.stringify(file, null, 2));
   }
 }
