@@ -8,8 +8,17 @@ import { CoordinatorRuntime } from './coordinator/runtime/coordinator-runtime';
 import { SystemClock, type CoordinatorClock } from './coordinator/runtime/timer';
 import { DataPlane } from './data/data-plane';
 import { TopicAdmin } from './data/topic-admin';
+import type { StorageFiles } from './storage/files/storage-files';
 import { GroupCommit } from './storage/group-commit';
+import type { PartitionFailure } from './storage/partition-log';
 import { TopicStore } from './storage/topic-store';
+
+/** A partition that stopped after a disk error, as /health reports it. */
+export interface FailedPartition extends PartitionFailure {
+  topic: string;
+  partition: number;
+  durableEndOffset: number;
+}
 
 /**
  * The broker without its transport: storage, topics and the data plane,
@@ -30,9 +39,12 @@ export class Broker {
     readonly config: BrokerConfig,
     readonly logger: Logger,
     readonly clock: CoordinatorClock = new SystemClock(),
+    /** The disk; tests pass a fault-injecting double. */
+    files?: StorageFiles,
   ) {
     const now = () => clock.now();
     this.store = new TopicStore({
+      files,
       dataDir: config.dataDir,
       maxPartitions: config.maxPartitions,
       logger: logger.child({ component: 'topics' }),
@@ -111,6 +123,16 @@ export class Broker {
       },
       'broker storage ready',
     );
+  }
+
+  /** Partitions offline after a disk error: they stay so until a restart re-validates them. */
+  failedPartitions(): FailedPartition[] {
+    return this.store.failedPartitions().map((log) => ({
+      topic: log.topic,
+      partition: log.partition,
+      durableEndOffset: log.durableEndOffset,
+      ...(log.failed as PartitionFailure),
+    }));
   }
 
   /** Releases long-polling fetches so the transport can drain at once. */

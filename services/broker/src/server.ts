@@ -15,6 +15,7 @@ import { startAdminHttp, type RunningAdminHttp } from './http/start-admin-http';
 import { GrpcExceptionFilter } from './grpc/grpc-exception.filter';
 import { MalformedRequestGuard } from './grpc/malformed-request';
 import { PinoNestLogger } from './grpc/pino-nest-logger';
+import type { StorageFiles } from './storage/files/storage-files';
 import { BROKER_PACKAGE, BROKER_SERVICE, brokerPackageDefinition } from './grpc/service-definition';
 
 export interface RunningBroker {
@@ -25,6 +26,9 @@ export interface RunningBroker {
   /** Stops taking calls, lets in-flight ones finish, flushes and closes the logs. */
   close(): Promise<void>;
 }
+
+/** The gRPC health name for storage; `<it>/<topic>/<partition>` names one partition. */
+export const STORAGE_HEALTH = `${BROKER_PACKAGE}.Storage`;
 
 const PROTO_DIR = process.env.BROKER_PROTO_DIR ?? resolve(__dirname, '..', '..', '..', 'proto');
 
@@ -40,12 +44,21 @@ function reflectionService(): ReflectionService {
 export async function startBrokerServer(
   config: BrokerConfig,
   logger: Logger = pino({ level: config.logLevel }),
+  /** The disk; tests pass a fault-injecting double. */
+  files?: StorageFiles,
 ): Promise<RunningBroker> {
-  const broker = new Broker(config, logger);
+  const broker = new Broker(config, logger, undefined, files);
   broker.start();
   const health = new HealthImplementation({
     '': 'SERVING',
     [`${BROKER_PACKAGE}.${BROKER_SERVICE}`]: 'SERVING',
+    [STORAGE_HEALTH]: 'SERVING',
+  });
+  // A disk error takes one partition offline, not the broker: the storage
+  // service and that partition's own name say so; the rest keeps serving.
+  broker.store.onPartitionFailed((log) => {
+    health.setStatus(STORAGE_HEALTH, 'NOT_SERVING');
+    health.setStatus(`${STORAGE_HEALTH}/${log.topic}/${log.partition}`, 'NOT_SERVING');
   });
   const credentials = config.tls
     ? ServerCredentials.createSsl(

@@ -1,6 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
-import { credentials, loadPackageDefinition, type ServiceError } from '@grpc/grpc-js';
+import type { ServiceError } from '@grpc/grpc-js';
 import {
   Acks,
   decodeRecordBatch,
@@ -10,6 +9,7 @@ import {
   type IncomingRecord,
 } from '@hospital/proto';
 import { adminMetadata, batchOf, failureOf } from './support/broker-rpc';
+import { grpcHealth } from './support/grpc-health';
 import { ADMIN_TOKEN, startTestBroker, type TestBroker } from './support/start-test-broker';
 
 const TOPIC = 'patient.checkout';
@@ -365,37 +365,6 @@ describe('broker over gRPC: topics, Produce and Fetch', () => {
   });
 
   it('serves the standard gRPC health service', async () => {
-    const definition = loadSync(require.resolve('grpc-health-check/proto/health/v1/health.proto'), {
-      enums: String,
-    });
-    const health = loadPackageDefinition(definition) as unknown as {
-      grpc: {
-        health: {
-          v1: {
-            Health: new (
-              address: string,
-              creds: unknown,
-            ) => {
-              check: (
-                req: object,
-                cb: (error: Error | null, res: { status: string }) => void,
-              ) => void;
-              close(): void;
-            };
-          };
-        };
-      };
-    };
-    const checker = new health.grpc.health.v1.Health(
-      broker.running.address,
-      credentials.createInsecure(),
-    );
-    const answer = await new Promise<{ status: string }>((resolve, reject) =>
-      checker.check({ service: '' }, (error, response) =>
-        error ? reject(error) : resolve(response),
-      ),
-    );
-    checker.close();
-    expect(answer.status).toBe('SERVING');
+    expect(await grpcHealth(broker.running.address, '')).toBe('SERVING');
   });
 });

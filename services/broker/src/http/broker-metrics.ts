@@ -28,6 +28,17 @@ export function brokerMetrics(broker: Broker): Registry {
     (log) => log.logEndOffset,
   );
   partitionGauge('broker_log_size_bytes', 'bytes stored in the partition', (log) => log.sizeBytes);
+  new Gauge({
+    name: 'broker_partition_offline',
+    help: '1 when the partition stopped after a disk error (it needs a broker restart), else 0',
+    labelNames: ['topic', 'partition'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const log of broker.store.allPartitions())
+        this.set({ topic: log.topic, partition: log.partition }, log.failed ? 1 : 0);
+    },
+  });
   const groups = () => broker.groups.describeAll();
   new Gauge({
     name: 'broker_group_members',

@@ -1,8 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Controller, Get, Header, Inject, Sse, type MessageEvent } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  Header,
+  Inject,
+  ServiceUnavailableException,
+  Sse,
+  type MessageEvent,
+} from '@nestjs/common';
 import { map, type Observable } from 'rxjs';
 import type { Registry } from 'prom-client';
+import { Broker, type FailedPartition } from '../broker';
 import { DashboardService } from './dashboard.service';
 import type { DashboardSnapshot } from '@hospital/admin-api';
 
@@ -16,6 +25,7 @@ export class DashboardController {
 
   constructor(
     private readonly dashboard: DashboardService,
+    private readonly broker: Broker,
     @Inject(DASHBOARD_DIR) dashboardDir: string,
     @Inject(BROKER_METRICS) private readonly metrics: Registry,
   ) {
@@ -57,8 +67,19 @@ export class DashboardController {
     return this.dashboard.updates.pipe(map((snapshot) => ({ type: 'snapshot', data: snapshot })));
   }
 
+  /**
+   * 200 while every partition serves; 503 naming the partitions offline
+   * after a disk error (they need a restart), while the rest keep serving.
+   */
   @Get('health')
   health(): { status: 'ok' } {
+    const failedPartitions: FailedPartition[] = this.broker.failedPartitions();
+    if (failedPartitions.length > 0)
+      throw new ServiceUnavailableException({
+        status: 'degraded',
+        message: `${failedPartitions.length} partition(s) offline after a disk error; restart the broker to re-validate them`,
+        failedPartitions,
+      });
     return { status: 'ok' };
   }
 

@@ -60,6 +60,7 @@ export class TopicStore {
   private readonly topics = new Map<string, Topic>();
   private readonly root: string;
   private readonly partitionsAddedListeners = new Set<(topic: Topic) => void>();
+  private readonly partitionFailedListeners = new Set<(log: PartitionLog) => void>();
   private readonly files: StorageFiles;
   /** Deletions whose files are still being closed and removed. */
   private readonly deleting = new Set<Promise<void>>();
@@ -109,11 +110,13 @@ export class TopicStore {
       topic,
       partition,
       files: this.files,
-      onFailed: (log, failure) =>
+      onFailed: (log, failure) => {
         this.options.logger.error(
           { topic, partition, ...failure, durableEndOffset: log.durableEndOffset },
           'partition offline after a disk error: it acknowledges nothing more until the broker restarts',
-        ),
+        );
+        for (const listener of this.partitionFailedListeners) listener(log);
+      },
     });
   }
 
@@ -265,6 +268,12 @@ export class TopicStore {
   onPartitionsAdded(listener: (topic: Topic) => void): () => void {
     this.partitionsAddedListeners.add(listener);
     return () => this.partitionsAddedListeners.delete(listener);
+  }
+
+  /** Called once per partition that goes offline after a disk error (health reports it). */
+  onPartitionFailed(listener: (log: PartitionLog) => void): () => void {
+    this.partitionFailedListeners.add(listener);
+    return () => this.partitionFailedListeners.delete(listener);
   }
 
   async applyRetention(nowMs: number): Promise<number> {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { findFreePort } from '@hospital/processes';
 import pino from 'pino';
 import { loadBrokerConfig, type BrokerConfig } from '../../src/config/broker-config';
+import type { StorageFiles } from '../../src/storage/files/storage-files';
 import { startBrokerServer, type RunningBroker } from '../../src/server';
 import { BrokerRpc } from './broker-rpc';
 
@@ -17,7 +18,10 @@ export interface TestBroker {
 }
 
 /** An in-process broker on a free loopback port with a fresh data directory. */
-export async function startTestBroker(env: NodeJS.ProcessEnv = {}): Promise<TestBroker> {
+export async function startTestBroker(
+  env: NodeJS.ProcessEnv = {},
+  files?: StorageFiles,
+): Promise<TestBroker> {
   const dataDir = mkdtempSync(join(tmpdir(), 'broker-test-'));
   const config = loadBrokerConfig({
     BROKER_HOST: '127.0.0.1',
@@ -27,7 +31,7 @@ export async function startTestBroker(env: NodeJS.ProcessEnv = {}): Promise<Test
     BROKER_ADMIN_TOKEN: ADMIN_TOKEN,
     ...env,
   });
-  const running = await startBrokerServer(config, pino({ level: 'silent' }));
+  const running = await startBrokerServer(config, pino({ level: 'silent' }), files);
   const rpc = new BrokerRpc(running.address);
   return {
     running,
