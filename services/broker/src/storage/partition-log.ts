@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { ErrorReason } from '@hospital/proto';
 import { BrokerError } from '../errors/broker-error';
 import { nodeFiles } from './files/node-files';
-import { errorCode, SPACE_ERRORS, type StorageFiles } from './files/storage-files';
+import { errorCode, errorMessage, SPACE_ERRORS, type StorageFiles } from './files/storage-files';
 import { encodeFrameHeader } from './frame';
 import {
   Segment,
@@ -374,11 +374,15 @@ export class PartitionLog {
         this.closed = true;
         const summaries = this.segments.map((segment) => segment.summary());
         for (const segment of this.segments) segment.close();
-        if (!this.failure)
+        if (this.failure) return;
+        try {
           this.files.writeFileAtomic(
             join(this.dir, CLEAN_SHUTDOWN_FILE),
             JSON.stringify(summaries),
           );
+        } catch {
+          // A full disk, say: without the record the next start re-validates the files.
+        }
       }),
     );
   }
@@ -444,7 +448,7 @@ export class PartitionLog {
     this.failure = {
       operation,
       code: errorCode(cause),
-      message: cause instanceof Error ? cause.message : String(cause),
+      message: errorMessage(cause),
       atMs: Date.now(),
     };
     this.context.onFailed?.(this, this.failure);

@@ -9,7 +9,7 @@ import {
   readFrameHeader,
   type FrameHeader,
 } from './frame';
-import type { StorageFile, StorageFiles } from './files/storage-files';
+import { errorMessage, type StorageFile, type StorageFiles } from './files/storage-files';
 import { OffsetIndex } from './offset-index';
 
 /** What a clean shutdown records about a segment, so the next start need not scan it. */
@@ -326,7 +326,7 @@ export class SegmentWriteError extends Error {
     override readonly cause: unknown,
     readonly rolledBack: boolean,
   ) {
-    super(cause instanceof Error ? cause.message : String(cause));
+    super(errorMessage(cause));
   }
 }
 

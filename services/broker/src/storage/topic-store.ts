@@ -286,6 +286,11 @@ export class TopicStore {
     return deleted.reduce((sum, count) => sum + count, 0);
   }
 
+  /** Resolves once the files of every topic deleted so far are gone (space is free again). */
+  async deletionsSettled(): Promise<void> {
+    await Promise.all(this.deleting);
+  }
+
   /** Partitions that stopped after a disk error. */
   failedPartitions(): PartitionLog[] {
     return this.allPartitions().filter((log) => log.failed !== undefined);
@@ -293,7 +298,7 @@ export class TopicStore {
 
   async close(): Promise<void> {
     await Promise.all(this.allPartitions().map((log) => log.close()));
-    await Promise.all(this.deleting);
+    await this.deletionsSettled();
     this.topics.clear();
   }
 

@@ -36,7 +36,17 @@ export interface StorageFiles {
 /** errno codes that mean "the disk is full": the operator frees space, the broker carries on. */
 export const SPACE_ERRORS: ReadonlySet<string> = new Set(['ENOSPC', 'EDQUOT']);
 
+/** The errno code of a system error (duck-typed: errors from node:fs may come from another realm). */
 export const errorCode = (error: unknown): string | undefined =>
-  error instanceof Error && 'code' in error && typeof error.code === 'string'
+  typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string'
     ? error.code
     : undefined;
+
+/** A system error's message, whatever realm it was made in. */
+export const errorMessage = (error: unknown): string =>
+  typeof error === 'object' &&
+  error !== null &&
+  'message' in error &&
+  typeof error.message === 'string'
+    ? error.message
+    : String(error);
