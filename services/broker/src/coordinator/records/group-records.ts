@@ -40,7 +40,7 @@ export type MembershipRecord =
       expiresInMs: number;
       atMs: number;
     }
-  | { type: 'pending-member-expired'; groupId: string; memberId: string }
+  | { type: 'pending-member-removed'; groupId: string; memberId: string }
   | { type: 'member-added'; groupId: string; spec: MemberSpec; atMs: number }
   | { type: 'member-updated'; groupId: string; spec: MemberSpec }
   | {

@@ -66,8 +66,13 @@ export class GroupShard implements ShardView {
           record.expiresInMs,
         );
         return;
-      case 'pending-member-expired':
+      case 'pending-member-removed':
         this.require(record.groupId).forgetPendingMember(record.memberId);
+        this.timers.cancel({
+          kind: 'pending-member',
+          groupId: record.groupId,
+          memberId: record.memberId,
+        });
         return;
       case 'member-added': {
         const { groupId, spec } = record;

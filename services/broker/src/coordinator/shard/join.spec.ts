@@ -8,6 +8,7 @@ import {
   SESSION,
   shardFixture,
   subscription,
+  syncRequest,
   typesOf,
 } from '../testing/shard-fixture';
 import { joinGroup } from './join';
@@ -253,5 +254,66 @@ describe('broker/coordinator/shard: static members', () => {
     });
     expect(t.group().state).toBe(GroupState.GROUP_STATE_STABLE);
     expect(t.group().generationId).toBe(1);
+  });
+});
+
+describe('broker/coordinator/shard: maxGroupSize at every join step', () => {
+  const refusal = expect.objectContaining({ reason: ErrorReason.GROUP_MAX_SIZE_REACHED });
+  const issue = (t: ReturnType<typeof shardFixture>, clientId: string) =>
+    t.run(joinGroup(joinRequest('', clientId), '10.0.0.1'));
+
+  it('bounds the ids handed out: members and pending joiners together stay within the limit, and an expired id frees its place', () => {
+    const t = shardFixture({ maxGroupSize: 3 });
+    for (const client of ['c1', 'c2', 'c3'])
+      expect(typesOf(issue(t, client).records)).toEqual(['member-id-issued']);
+    for (const client of ['c4', 'c5'])
+      expect(() => issue(t, client)).toThrow(
+        /already has 0 members and 3 joining, the most it may have is 3/,
+      );
+    expect(t.group().pendingMembers.size).toBe(3);
+    t.advance(SESSION);
+    expect(t.group().pendingMembers.size).toBe(0);
+    expect(typesOf(issue(t, 'c6').records)).toEqual(['member-id-issued']);
+  });
+
+  it('checks again at the second step: joins that each passed the first step cannot overshoot together', () => {
+    // The initial delay keeps the group gathering members while they arrive.
+    const t = shardFixture({ maxGroupSize: 2, initialRebalanceDelayMs: 3_000 });
+    const first = issue(t, 'c1').records[0];
+    const second = issue(t, 'c2').records[0];
+    // A static member needs no id first: it fills a place while c1 and c2 are between steps.
+    t.run(joinGroup(joinRequest('', 'static', { instance: 'billing-0' }), '10.0.0.1'));
+    if (first?.type !== 'member-id-issued' || second?.type !== 'member-id-issued')
+      throw new Error('expected two ids');
+    const c1 = t.run(joinGroup(joinRequest(first.memberId, 'c1'), '10.0.0.1'));
+    const c2 = t.run(joinGroup(joinRequest(second.memberId, 'c2'), '10.0.0.1'));
+    expect(typesOf(c1.records)).toEqual(['member-added', 'join-held']);
+    expect(c2.records).toEqual([
+      { type: 'pending-member-removed', groupId: GROUP, memberId: second.memberId },
+    ]);
+    expect(c2.result.response).toEqual({ error: refusal });
+    expect(t.group().members.size).toBe(2);
+    expect(t.group().pendingMembers.size).toBe(0);
+  });
+
+  it('turns away a known member over a lowered limit when it rejoins, as Kafka does, so the group settles at its size', () => {
+    const t = shardFixture({ initialRebalanceDelayMs: 1_000 });
+    const members = ['c1', 'c2', 'c3'].map((client) => joinNew(t, client, joinGroup).memberId);
+    t.advance(1_000); // one generation of all three
+    const [leader] = members;
+    for (const memberId of members)
+      t.run(syncGroup(syncRequest(memberId, 1, memberId === leader ? { [leader]: 'P0-P3' } : {})));
+    expect(t.group().state).toBe(GroupState.GROUP_STATE_STABLE);
+    t.config.maxGroupSize = 2;
+    const rejoins = members.map((memberId, index) =>
+      t.run(joinGroup({ ...joinRequest(memberId, `c${index + 1}`), reason: 'rejoin' }, '10.0.0.1')),
+    );
+    expect(rejoins.slice(0, 2).map(({ result }) => 'held' in (result.response ?? {}))).toEqual([
+      true,
+      true,
+    ]);
+    expect(typesOf(rejoins[2].records)).toEqual(['member-removed']);
+    expect(rejoins[2].result.response).toEqual({ error: refusal });
+    expect([...t.group().members.keys()]).toEqual(members.slice(0, 2));
   });
 });

@@ -11,10 +11,16 @@ import { HeldResponse } from '../runtime/held-response';
 import { ClassicGroup, type GroupView } from '../state/classic-group';
 import { stateName } from '../state/group-state';
 import type { MemberView } from '../state/group-member';
-import type { CoordinatorResult, Step } from './coordinator-result';
+import { andThen, type CoordinatorResult, type Step } from './coordinator-result';
 import type { HandlerContext } from './handler-context';
-import { currentJoinResponse, prepareRebalanceStep, tryCompleteJoin } from './rebalance';
-import { addMemberAndRebalance, issueMemberId, type Joining } from './new-member';
+import { removeMember } from './membership';
+import {
+  afterMemberRemoved,
+  currentJoinResponse,
+  prepareRebalanceStep,
+  tryCompleteJoin,
+} from './rebalance';
+import { addMemberAndRebalance, groupFull, issueMemberId, type Joining } from './new-member';
 import { joinStaticWithoutId } from './static-join';
 
 /**
@@ -55,11 +61,33 @@ export function joinGroup(request: JoinGroupRequest, clientHost: string): Step {
         context,
       );
     }
-    return rejoin(
-      group,
-      group.requireMember(request.memberId, joining.spec.groupInstanceId),
-      joining,
-    );
+    const member = group.requireMember(request.memberId, joining.spec.groupInstanceId);
+    if (!group.acceptsJoiningMember(member.memberId, context.config.maxGroupSize))
+      return turnAway(group, member, context.config.maxGroupSize);
+    return rejoin(group, member, joining);
+  };
+}
+
+/**
+ * A known member over the limit (it was lowered since the member joined):
+ * out of the group, as Kafka does, so the group can settle at its size.
+ */
+function turnAway(
+  group: GroupView,
+  member: MemberView,
+  maxGroupSize: number,
+): CoordinatorResult<JoinGroupResponse> {
+  const reason = `the group is over its limit of ${maxGroupSize} members`;
+  return {
+    ...andThen(
+      removeMember(group, member, ErrorReason.GROUP_MAX_SIZE_REACHED, reason),
+      afterMemberRemoved(
+        group.groupId,
+        RebalanceTrigger.REBALANCE_TRIGGER_MEMBER_LEFT,
+        `${member.clientId} turned away: ${reason}`,
+      ),
+    ),
+    response: { error: groupFull(group, maxGroupSize) },
   };
 }
 

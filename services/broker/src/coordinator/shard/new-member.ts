@@ -19,10 +19,13 @@ export function issueMemberId(
   joining: Joining,
   context: HandlerContext,
 ): CoordinatorResult<JoinGroupResponse> {
-  if (group.members.size >= context.config.maxGroupSize) {
+  // Ids handed out count against the limit too, so a flood of first steps cannot grow the pending set unbounded.
+  const { maxGroupSize } = context.config;
+  if (group.members.size + group.pendingMembers.size >= maxGroupSize) {
     throw new BrokerError(
       ErrorReason.GROUP_MAX_SIZE_REACHED,
-      `group ${group.groupId} already has ${group.members.size} members`,
+      `group ${group.groupId} already has ${group.members.size} members and ${group.pendingMembers.size} joining, the most it may have is ${maxGroupSize}`,
+      { max_group_size: String(maxGroupSize) },
     );
   }
   const memberId = `${joining.spec.clientId || 'member'}-${context.newId()}`;
@@ -53,6 +56,16 @@ export function addMemberAndRebalance(
   reason: string,
   context: HandlerContext,
 ): CoordinatorResult<JoinGroupResponse> {
+  // Checked again at this step: joins that each passed the first step must not overshoot together.
+  const { maxGroupSize } = context.config;
+  if (!group.acceptsJoiningMember(spec.memberId, maxGroupSize)) {
+    return {
+      records: group.pendingMembers.has(spec.memberId)
+        ? [{ type: 'pending-member-removed', groupId: group.groupId, memberId: spec.memberId }]
+        : [],
+      response: { error: groupFull(group, maxGroupSize) },
+    };
+  }
   const held = new HeldResponse<JoinGroupResponse>();
   return {
     records: [
@@ -66,4 +79,12 @@ export function addMemberAndRebalance(
       reason,
     ),
   };
+}
+
+export function groupFull(group: GroupView, maxGroupSize: number): BrokerError {
+  return new BrokerError(
+    ErrorReason.GROUP_MAX_SIZE_REACHED,
+    `group ${group.groupId} is full: it may have at most ${maxGroupSize} members`,
+    { max_group_size: String(maxGroupSize) },
+  );
 }

@@ -55,7 +55,7 @@ export function onSessionExpired(groupId: string, memberId: string): Step {
 export function onPendingMemberExpired(groupId: string, memberId: string): Step {
   return (shard) =>
     shard.group(groupId)?.pendingMembers.has(memberId)
-      ? { records: [{ type: 'pending-member-expired', groupId, memberId }] }
+      ? { records: [{ type: 'pending-member-removed', groupId, memberId }] }
       : NO_CHANGE;
 }
 

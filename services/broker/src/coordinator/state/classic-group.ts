@@ -36,6 +36,7 @@ export interface GroupView {
   acceptsProtocols(protocolType: string, protocols: readonly { name: string }[]): boolean;
   selectProtocol(): string;
   allMembersRejoined(): boolean;
+  acceptsJoiningMember(memberId: string, maxGroupSize: number): boolean;
 }
 
 const HISTORY_LIMIT = 50;
@@ -187,6 +188,29 @@ export class ClassicGroup implements GroupView {
       }
     }
     return best;
+  }
+
+  /**
+   * Kafka's acceptJoiningMember: whether this member's JoinGroup keeps the
+   * group within maxGroupSize. While a rebalance gathers members, those
+   * already rejoined count (so a lowered limit turns away the last to
+   * rejoin); otherwise the members do. A known member that is already in
+   * is always let through.
+   */
+  acceptsJoiningMember(memberId: string, maxGroupSize: number): boolean {
+    switch (this.currentState) {
+      case GroupState.GROUP_STATE_EMPTY:
+      case GroupState.GROUP_STATE_DEAD:
+        return true;
+      case GroupState.GROUP_STATE_PREPARING_REBALANCE: {
+        if (this.memberMap.get(memberId)?.awaitingJoin) return true;
+        let awaiting = 0;
+        for (const member of this.memberMap.values()) if (member.awaitingJoin) awaiting++;
+        return awaiting < maxGroupSize;
+      }
+      default:
+        return this.memberMap.has(memberId) || this.memberMap.size < maxGroupSize;
+    }
   }
 
   allMembersRejoined(): boolean {

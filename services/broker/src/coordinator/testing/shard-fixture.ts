@@ -134,7 +134,19 @@ export function shardFixture(overrides: Partial<CoordinatorConfig> = {}) {
   const scheduled = (kind: TimerExpiry['kind']) =>
     [...due.values()].filter((timer) => timer.expiry.kind === kind).map((timer) => timer.expiry);
 
-  return { clock, shard, handle, apply, run, advance, group, scheduled, now: () => clock.now() };
+  return {
+    clock,
+    shard,
+    /** The limits in force; a test may change them (an operator lowering a limit, say). */
+    config,
+    handle,
+    apply,
+    run,
+    advance,
+    group,
+    scheduled,
+    now: () => clock.now(),
+  };
 }
 
 /** The type of each record, for a quick look at a sequence. */
