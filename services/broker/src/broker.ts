@@ -33,6 +33,7 @@ export class Broker {
   readonly groups: GroupQueries;
   private readonly coordinatorLog: CoordinatorLog;
   private retentionTimer: NodeJS.Timeout | undefined;
+  private offsetsRetentionTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(
@@ -76,6 +77,7 @@ export class Broker {
         minSessionTimeoutMs: config.groupMinSessionTimeoutMs,
         maxSessionTimeoutMs: config.groupMaxSessionTimeoutMs,
         maxGroupSize: config.groupMaxSize,
+        offsetsRetentionMs: config.offsetsRetentionMs,
       },
       topics: {
         partitionCount: (topic) => this.store.get(topic).partitions.length,
@@ -114,6 +116,14 @@ export class Broker {
         .catch((error: unknown) => this.logger.error({ err: error }, 'retention pass failed'));
     }, this.config.retentionCheckMs);
     this.retentionTimer.unref();
+    this.offsetsRetentionTimer = setInterval(() => {
+      this.coordinator
+        .expireGroups()
+        .catch((error: unknown) =>
+          this.logger.warn({ err: error }, 'offsets retention pass failed; the next one retries'),
+        );
+    }, this.config.offsetsRetentionCheckMs);
+    this.offsetsRetentionTimer.unref();
     this.logger.info(
       {
         dataDir: this.config.dataDir,
@@ -145,6 +155,7 @@ export class Broker {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.retentionTimer);
+    clearInterval(this.offsetsRetentionTimer);
     this.wakeFetchers();
     this.coordinator.shutdown();
     if (this.clock instanceof SystemClock) this.clock.cancelAll();

@@ -53,6 +53,20 @@ export interface BrokerConfig {
   groupMaxSessionTimeoutMs: number;
   /** BROKER_GROUP_MAX_SIZE: most members per group (default 1000). */
   groupMaxSize: number;
+  /**
+   * BROKER_OFFSETS_RETENTION_MS: an Empty group whose last commit (and
+   * emptying) is older than this is deleted, offsets and all (default 7 days,
+   * Kafka's offsets.retention.minutes).
+   */
+  offsetsRetentionMs: number;
+  /** BROKER_OFFSETS_RETENTION_CHECK_MS: how often expired groups are looked for (default 10 min). */
+  offsetsRetentionCheckMs: number;
+  /** BROKER_OFFSETS_SEGMENT_BYTES: segment size of __consumer_offsets; the cleaner compacts closed ones (default 4 MiB). */
+  offsetsSegmentBytes: number;
+  /** BROKER_LOG_CLEANER_INTERVAL_MS: how often the cleaner looks for compacted partitions to clean (default 15 s). */
+  logCleanerIntervalMs: number;
+  /** BROKER_DELETE_RETENTION_MS: how long a cleaned tombstone stays, so readers see the delete (default 1 day). */
+  deleteRetentionMs: number;
   /** LOG_LEVEL (default info). */
   logLevel: string;
 }
@@ -138,6 +152,11 @@ export function loadBrokerConfig(env: NodeJS.ProcessEnv = process.env): BrokerCo
     groupMinSessionTimeoutMs: integer(env, 'BROKER_GROUP_MIN_SESSION_TIMEOUT_MS', 500, 1),
     groupMaxSessionTimeoutMs: integer(env, 'BROKER_GROUP_MAX_SESSION_TIMEOUT_MS', 300_000, 1),
     groupMaxSize: integer(env, 'BROKER_GROUP_MAX_SIZE', 1000, 1),
+    offsetsRetentionMs: integer(env, 'BROKER_OFFSETS_RETENTION_MS', 7 * 24 * 3_600_000, 1),
+    offsetsRetentionCheckMs: integer(env, 'BROKER_OFFSETS_RETENTION_CHECK_MS', 600_000, 100),
+    offsetsSegmentBytes: integer(env, 'BROKER_OFFSETS_SEGMENT_BYTES', 4 * 1024 * 1024, 1024),
+    logCleanerIntervalMs: integer(env, 'BROKER_LOG_CLEANER_INTERVAL_MS', 15_000, 10),
+    deleteRetentionMs: integer(env, 'BROKER_DELETE_RETENTION_MS', 24 * 3_600_000, 0),
     logLevel: env.LOG_LEVEL ?? 'info',
   };
 }

@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import { BrokerError } from '../errors/broker-error';
 import type { CoordinatorRuntime } from './runtime/coordinator-runtime';
 import type { MembershipListener } from './runtime/membership-notices';
-import { deleteGroup, resetOffsets } from './shard/group-admin';
+import { deleteGroup, expireGroups, resetOffsets } from './shard/group-admin';
 import { joinGroup } from './shard/join';
 import { leaveGroup } from './shard/leave';
 import { commitOffsets } from './shard/offsets';
@@ -109,6 +109,11 @@ export class GroupCoordinatorService {
   onPartitionsAdded(topic: string, partitions: number): void {
     for (const group of this.groups())
       this.runtime.writeNow(onPartitionsAdded(group.groupId, topic, partitions));
+  }
+
+  /** Deletes the Empty groups idle past the offsets retention; resolves once their tombstones are durable. */
+  async expireGroups(): Promise<void> {
+    await this.runtime.write(expireGroups());
   }
 
   load(): { groups: number; offsets: number; records: number } {

@@ -7,7 +7,8 @@ import {
 } from '@hospital/proto';
 import { BrokerError, invalidField } from '../../errors/broker-error';
 import type { GroupRecord } from '../records/group-records';
-import type { CoordinatorResult, Step } from './coordinator-result';
+import { NO_CHANGE, type CoordinatorResult, type Step } from './coordinator-result';
+import type { ShardView } from './group-shard';
 
 /** DeleteGroup: only an Empty group; its offsets and metadata are tombstoned. */
 export function deleteGroup(groupId: string): Step {
@@ -23,20 +24,44 @@ export function deleteGroup(groupId: string): Step {
         `group ${groupId} still has ${group.members.size} members`,
       );
     }
-    const records: GroupRecord[] = shard.offsets.all(groupId).map((offset) => ({
-      type: 'offset-commit',
-      groupId,
-      topic: offset.topic,
-      partition: offset.partition,
-      value: undefined,
-    }));
-    records.push({ type: 'group-tombstone', groupId });
-    return {
-      records,
-      response: { value: undefined },
-      notices: [{ kind: 'forget-group', groupId }],
-    };
+    return { ...tombstones(shard, groupId), response: { value: undefined } };
   };
+}
+
+/**
+ * Offsets retention (Kafka's offsets.retention.minutes, KIP-211): an Empty
+ * group whose last commit, and the moment it emptied, are both older than
+ * the retention is deleted with tombstones, as DeleteGroup does. A group
+ * with members keeps its offsets however old they are.
+ */
+export function expireGroups(): Step {
+  return (shard, context): CoordinatorResult<never> => {
+    for (const group of shard.groups()) {
+      if (!group.is(GroupState.GROUP_STATE_EMPTY)) continue;
+      const lastCommitMs = Math.max(
+        -1,
+        ...shard.offsets.all(group.groupId).map((offset) => offset.commitTimestampMs),
+      );
+      const idleSinceMs = Math.max(lastCommitMs, group.stateSinceMs);
+      // One group per step: a step's records go to its group's partition of __consumer_offsets.
+      if (context.nowMs - idleSinceMs >= context.config.offsetsRetentionMs)
+        return { ...tombstones(shard, group.groupId), then: expireGroups() };
+    }
+    return NO_CHANGE;
+  };
+}
+
+/** A tombstone for every offset and for the group itself; watchers are let go. */
+function tombstones(shard: ShardView, groupId: string): CoordinatorResult<never> {
+  const records: GroupRecord[] = shard.offsets.all(groupId).map((offset) => ({
+    type: 'offset-commit',
+    groupId,
+    topic: offset.topic,
+    partition: offset.partition,
+    value: undefined,
+  }));
+  records.push({ type: 'group-tombstone', groupId });
+  return { records, notices: [{ kind: 'forget-group', groupId }] };
 }
 
 /** kafka-consumer-groups --reset-offsets: only for a group without members. */

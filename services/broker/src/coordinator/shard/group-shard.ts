@@ -203,6 +203,7 @@ export class GroupShard implements ShardView {
     for (const member of group.members.values()) member.failHeld(failure);
     group.markDead(this.now());
     this.groupMap.delete(groupId);
+    this.logger.info({ group: groupId }, 'group deleted');
   }
 
   private replayRebalanceStarted(

@@ -5,6 +5,8 @@ export interface CoordinatorConfig {
   minSessionTimeoutMs: number;
   maxSessionTimeoutMs: number;
   maxGroupSize: number;
+  /** An Empty group idle (no commit, no member) this long is deleted. */
+  offsetsRetentionMs: number;
 }
 
 /** The partitions a commit or an offset reset may name, as the storage layer knows them. */

@@ -1,9 +1,19 @@
 import { ErrorReason, OPERATOR_RESET_METADATA, type OffsetCommitRequest } from '@hospital/proto';
-import { GROUP, joinNew, shardFixture, syncRequest } from '../testing/shard-fixture';
-import { deleteGroup, resetOffsets } from './group-admin';
+import { GROUP, joinNew, shardFixture, syncRequest, typesOf } from '../testing/shard-fixture';
+import { deleteGroup, expireGroups, resetOffsets } from './group-admin';
 import { joinGroup } from './join';
+import { leaveGroup } from './leave';
+import { heartbeat } from './session';
 import { commitOffsets } from './offsets';
 import { syncGroup } from './sync';
+
+const heartbeatOf = (memberId: string) =>
+  heartbeat({ groupId: GROUP, memberId, generationId: 1, groupInstanceId: undefined });
+const leaveOf = (memberId: string) =>
+  leaveGroup({
+    groupId: GROUP,
+    members: [{ memberId, groupInstanceId: undefined, reason: 'done' }],
+  });
 
 const commit = (memberId: string, generationId: number, offset = 7): OffsetCommitRequest => ({
   groupId: GROUP,
@@ -113,5 +123,82 @@ describe('broker/coordinator/shard: offsets', () => {
         value: { offset: 10, metadata: OPERATOR_RESET_METADATA, commitTimestampMs: t.now() },
       },
     ]);
+  });
+
+  describe('offsets retention', () => {
+    const DAY = 24 * 3_600_000;
+    const commitFor = (groupId: string, memberId = '', generationId = -1) => ({
+      ...commit(memberId, generationId),
+      groupId,
+    });
+
+    it('deletes an Empty group idle past the retention with tombstones, one group per step, and keeps the rest', () => {
+      const t = shardFixture({ offsetsRetentionMs: 7 * DAY });
+      t.run(commitOffsets(commitFor('old-a')));
+      t.run(commitOffsets(commitFor('old-b')));
+      t.advance(6 * DAY);
+      t.run(commitOffsets(commitFor('recent')));
+      t.advance(DAY);
+      const { records, following } = t.run(expireGroups());
+      expect([records, ...following].map(typesOf)).toEqual([
+        ['offset-commit', 'group-tombstone'],
+        ['offset-commit', 'group-tombstone'],
+        [],
+      ]);
+      expect(records[0]).toMatchObject({ groupId: 'old-a', value: undefined });
+      expect([...t.shard.groups()].map((group) => group.groupId)).toEqual(['recent']);
+      expect(t.shard.offsets.groupIds()).toEqual(['recent']);
+    });
+
+    it('keeps the offsets of a group with members, however old its last commit', () => {
+      const t = shardFixture({ offsetsRetentionMs: 60_000 });
+      t.run(commitOffsets(commit('', -1)));
+      const { memberId } = joinNew(t, 'c1', joinGroup);
+      t.run(syncGroup(syncRequest(memberId, 1)));
+      for (let beat = 0; beat < 30; beat++) {
+        t.advance(5_000);
+        t.run(heartbeatOf(memberId));
+      }
+      expect(t.run(expireGroups()).records).toEqual([]);
+      expect(t.shard.offsets.get(GROUP, 'patient.checkout', 1)?.offset).toBe(7);
+    });
+
+    it('counts from when the group emptied, not only its last commit', () => {
+      const t = shardFixture({ offsetsRetentionMs: DAY });
+      t.run(commitOffsets(commit('', -1)));
+      t.advance(2 * DAY);
+      const { memberId } = joinNew(t, 'c1', joinGroup);
+      t.run(syncGroup(syncRequest(memberId, 1)));
+      t.run(leaveOf(memberId));
+      expect(t.run(expireGroups()).records).toEqual([]); // emptied just now
+      t.advance(DAY);
+      expect(typesOf(t.run(expireGroups()).records)).toEqual(['offset-commit', 'group-tombstone']);
+    });
+
+    it('lets a non-member commit (generation -1) only into an Empty group, and a deleted group comes back with only what is committed after', () => {
+      const t = shardFixture();
+      const { memberId } = joinNew(t, 'c1', joinGroup);
+      t.run(syncGroup(syncRequest(memberId, 1)));
+      expect(() => t.handle(commitOffsets(commit('', -1)))).toThrow(
+        expect.objectContaining({ reason: ErrorReason.UNKNOWN_MEMBER_ID }),
+      );
+      t.run(leaveOf(memberId));
+      t.run(commitOffsets(commit('', -1, 40)));
+      t.run(deleteGroup(GROUP));
+      t.run(
+        commitOffsets({
+          ...commit('', -1),
+          topics: [
+            {
+              name: 'patient.checkout',
+              partitions: [{ partition: 2, committedOffset: 3, metadata: '' }],
+            },
+          ],
+        }),
+      );
+      expect(
+        t.shard.offsets.all(GROUP).map(({ partition, offset }) => [partition, offset]),
+      ).toEqual([[2, 3]]);
+    });
   });
 });

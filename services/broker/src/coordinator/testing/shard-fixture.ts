@@ -58,6 +58,7 @@ export const TEST_CONFIG: CoordinatorConfig = {
   minSessionTimeoutMs: 100,
   maxSessionTimeoutMs: 300_000,
   maxGroupSize: 100,
+  offsetsRetentionMs: 7 * 24 * 3_600_000,
 };
 
 /** Any topic has 4 partitions with offsets 10 to 100; a timestamp lands on 50. */
