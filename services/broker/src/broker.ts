@@ -9,6 +9,7 @@ import { SystemClock, type CoordinatorClock } from './coordinator/runtime/timer'
 import { DataPlane } from './data/data-plane';
 import { TopicAdmin } from './data/topic-admin';
 import type { StorageFiles } from './storage/files/storage-files';
+import { LogCleaner } from './storage/cleaner/log-cleaner';
 import { GroupCommit } from './storage/group-commit';
 import type { PartitionFailure } from './storage/partition-log';
 import { TopicStore } from './storage/topic-store';
@@ -31,6 +32,7 @@ export class Broker {
   readonly topics: TopicAdmin;
   readonly coordinator: GroupCoordinatorService;
   readonly groups: GroupQueries;
+  readonly cleaner: LogCleaner;
   private readonly coordinatorLog: CoordinatorLog;
   private retentionTimer: NodeJS.Timeout | undefined;
   private offsetsRetentionTimer: NodeJS.Timeout | undefined;
@@ -68,6 +70,7 @@ export class Broker {
       this.groupCommit,
       config.offsetsPartitions,
       now,
+      config.offsetsSegmentBytes,
     );
     const runtime = new CoordinatorRuntime({
       log: this.coordinatorLog,
@@ -91,6 +94,12 @@ export class Broker {
     });
     this.coordinator = new GroupCoordinatorService(runtime, coordinatorLogger);
     this.groups = new GroupQueries(runtime.shard, this.store);
+    this.cleaner = new LogCleaner(this.store, {
+      deleteRetentionMs: config.deleteRetentionMs,
+      minCleanableRatio: 0.5,
+      now,
+      logger: logger.child({ component: 'cleaner' }),
+    });
     this.store.onPartitionsAdded((topic) =>
       this.coordinator.onPartitionsAdded(topic.name, topic.partitions.length),
     );
@@ -106,6 +115,7 @@ export class Broker {
     const loaded = this.coordinator.load();
     this.logger.info(loaded, 'coordinator state rebuilt from __consumer_offsets');
     this.groupCommit.start();
+    this.cleaner.start(this.config.logCleanerIntervalMs);
     this.retentionTimer = setInterval(() => {
       this.store
         .applyRetention(this.clock.now())
@@ -158,6 +168,7 @@ export class Broker {
     clearInterval(this.offsetsRetentionTimer);
     this.wakeFetchers();
     this.coordinator.shutdown();
+    await this.cleaner.stop();
     if (this.clock instanceof SystemClock) this.clock.cancelAll();
     await this.groupCommit.stop();
     await this.store.close();

@@ -1,7 +1,9 @@
 import { status } from '@grpc/grpc-js';
 import {
   ConsumerAssignment,
+  crc32c,
   encodeRecordBatch,
+  RecordSet,
   ErrorReason,
   OPERATOR_RESET_METADATA,
 } from '@hospital/proto';
@@ -237,6 +239,39 @@ describe('broker-client/consumer/Fetcher', () => {
     };
     expect(await fetcher.fetch()).toEqual([]);
     expect(state.position).toBe(0);
+  });
+
+  it('moves past a compacted batch whose remaining records are all behind the position (or that has none left)', async () => {
+    // Offsets 10..14 in one batch, of which the cleaner kept only 10 and 11.
+    const sparse = { ...recordBatch(10, 5), recordCount: 5 };
+    const kept = RecordSet.decode(sparse.records).records.slice(0, 2);
+    const records = Buffer.from(RecordSet.encode({ records: kept }).finish());
+    const batch = { ...sparse, records, crc: crc32c(records) };
+    const fake = fakeConnection({
+      fetch: (request) => ({
+        throttleMs: 0,
+        topics: request.topics.map((topic) => ({
+          name: topic.name,
+          partitions: topic.partitions.map((slot) => ({
+            partition: slot.partition,
+            highWatermark: 20,
+            logStartOffset: 0,
+            batches: [batch],
+            error: undefined,
+          })),
+        })),
+      }),
+    });
+    const owned = new OwnedPartitions();
+    const [state] = owned.assign([tpKey(TOPIC, 0)]);
+    state.position = 12; // 10 and 11 were processed
+    const fetcher = new Fetcher(fake.connection, owned, positionsFor(fake.connection), {
+      maxWaitMs: 100,
+      maxBytesPerPartition: 1024,
+      retry: RETRY,
+    });
+    expect(await fetcher.fetch()).toEqual([]);
+    expect(state.position).toBe(15);
   });
 });
 

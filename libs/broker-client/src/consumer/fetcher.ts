@@ -104,6 +104,12 @@ export class Fetcher {
           .flatMap(decodeRecordBatch)
           .filter((record) => record.offset >= from);
         if (records.length > 0) out.push({ state, records, highWatermark: slot.highWatermark });
+        else {
+          // A compacted topic's batch may have lost its last records (or all):
+          // nothing to process, but its offsets are behind us.
+          const end = Math.max(from, ...slot.batches.map((b) => b.baseOffset + b.recordCount));
+          if (end > from) state.position = end;
+        }
       }
     }
     await this.positions.reset(outOfRange);

@@ -6,6 +6,7 @@ import { errorCode, errorMessage, SPACE_ERRORS, type StorageFiles } from './file
 import { encodeFrameHeader } from './frame';
 import {
   Segment,
+  segmentFileName,
   SegmentWriteError,
   type PendingFrame,
   type SegmentMark,
@@ -92,7 +93,7 @@ export class PartitionLog {
 
   private constructor(
     readonly dir: string,
-    private readonly config: PartitionLogConfig,
+    private readonly settings: PartitionLogConfig,
     private readonly context: PartitionContext,
     readonly truncatedOnRecovery: number,
     segments: Segment[],
@@ -105,6 +106,7 @@ export class PartitionLog {
   static open(dir: string, config: PartitionLogConfig, context: PartitionContext): PartitionLog {
     const files = context.files ?? nodeFiles;
     files.mkdir(dir);
+    finishInterruptedCleaning(files, dir);
     const trusted = readCleanShutdown(files, dir);
     const bases = files
       .list(dir)
@@ -210,7 +212,7 @@ export class PartitionLog {
       };
       const length = frame.header.length + payload.length;
       if (
-        this.active.size + frameBytes + length > this.config.segmentBytes &&
+        this.active.size + frameBytes + length > this.settings.segmentBytes &&
         this.active.size + frameBytes > 0
       ) {
         if (frames.length > 0) this.active.append(frames);
@@ -252,7 +254,7 @@ export class PartitionLog {
       this.files,
       this.dir,
       this.logEndOffset,
-      this.config.indexIntervalBytes,
+      this.settings.indexIntervalBytes,
     );
     this.unsynced.add(this.active);
     this.segments.push(next);
@@ -345,11 +347,11 @@ export class PartitionLog {
       if (this.closed || this.failure) return 0;
       let deleted = 0;
       const expired = (segment: Segment) =>
-        this.config.retentionMs >= 0 &&
+        this.settings.retentionMs >= 0 &&
         segment.maxTimestampMs >= 0 &&
-        nowMs - segment.maxTimestampMs > this.config.retentionMs;
+        nowMs - segment.maxTimestampMs > this.settings.retentionMs;
       const oversized = () =>
-        this.config.retentionBytes >= 0 && this.sizeBytes > this.config.retentionBytes;
+        this.settings.retentionBytes >= 0 && this.sizeBytes > this.settings.retentionBytes;
       // The active segment stays: it holds the log end.
       while (this.segments.length > 1 && (expired(this.segments[0]) || oversized())) {
         const [oldest] = this.segments.splice(0, 1);
@@ -402,6 +404,73 @@ export class PartitionLog {
     this.files.remove(this.dir);
   }
 
+  /**
+   * The segments the cleaner may rewrite: closed (not the active one) and
+   * wholly durable, oldest first.
+   */
+  cleanableSegments(): readonly Segment[] {
+    if (this.closed || this.failure) return [];
+    const closedSegments = this.segments.slice(0, -1);
+    const durable = closedSegments.findIndex((segment) => segment.nextOffset > this.durableOffset);
+    return durable < 0 ? closedSegments : closedSegments.slice(0, durable);
+  }
+
+  get config(): Readonly<PartitionLogConfig> {
+    return this.settings;
+  }
+
+  get storage(): StorageFiles {
+    return this.files;
+  }
+
+  /**
+   * Puts a cleaned, fsynced segment in place of `group` (consecutive closed
+   * segments). Crash-safe by renames, as Kafka's cleaner does it: the
+   * `.cleaned` file becomes a `.swap` that names the offsets it replaces
+   * (from then on a restart completes the swap), the old files go, and the
+   * swap becomes the segment. False, and the cleaned file gone, when the
+   * group changed meanwhile (a delete, say).
+   */
+  swapCleaned(group: readonly Segment[], cleanedPath: string): Promise<boolean> {
+    return this.serially(() => {
+      const start = this.segments.indexOf(group[0]);
+      const intact =
+        !this.closed &&
+        !this.failure &&
+        start >= 0 &&
+        start + group.length < this.segments.length &&
+        group.every((segment, index) => this.segments[start + index] === segment);
+      if (!intact) {
+        this.files.remove(cleanedPath);
+        return false;
+      }
+      const base = group[0].baseOffset;
+      const end = group[group.length - 1].nextOffset;
+      const swapPath = join(this.dir, swapFileName(base, end));
+      try {
+        this.files.rename(cleanedPath, swapPath);
+        for (const segment of group) {
+          this.unsynced.delete(segment);
+          segment.remove();
+        }
+        this.files.rename(swapPath, join(this.dir, segmentFileName(base, 'log')));
+        const { segment } = Segment.open(
+          this.files,
+          this.dir,
+          base,
+          this.settings.indexIntervalBytes,
+          undefined,
+        );
+        this.segments.splice(start, group.length, segment);
+      } catch (error) {
+        // Half swapped in memory: stop, and let the restart finish the swap from the files.
+        this.fail('rollback', error);
+        throw this.storageError();
+      }
+      return true;
+    });
+  }
+
   /** Runs `operation` after every asynchronous operation asked for before it. */
   private serially<T>(operation: () => T | Promise<T>): Promise<T> {
     const run = this.queue.then(operation, operation);
@@ -452,6 +521,33 @@ export class PartitionLog {
       atMs: Date.now(),
     };
     this.context.onFailed?.(this, this.failure);
+  }
+}
+
+const SWAP_FILE = /^(\d{20})-(\d{20})\.swap$/;
+const swapFileName = (base: number, end: number) =>
+  `${String(base).padStart(20, '0')}-${String(end).padStart(20, '0')}.swap`;
+
+/**
+ * After a crash mid-clean: a `.cleaned` file was never swapped in, so it
+ * goes; a `.swap` file was committed, so the segments in the offsets it
+ * names go and it takes their place.
+ */
+function finishInterruptedCleaning(files: StorageFiles, dir: string): void {
+  for (const name of files.list(dir)) {
+    if (name.endsWith('.cleaned')) {
+      files.remove(join(dir, name));
+      continue;
+    }
+    const swap = SWAP_FILE.exec(name);
+    if (!swap) continue;
+    const [base, end] = [Number(swap[1]), Number(swap[2])];
+    for (const other of files.list(dir)) {
+      const segment = /^(\d{20})\.(log|index)$/.exec(other);
+      if (segment && Number(segment[1]) >= base && Number(segment[1]) < end)
+        files.remove(join(dir, other));
+    }
+    files.rename(join(dir, name), join(dir, segmentFileName(base, 'log')));
   }
 }
 

@@ -140,8 +140,9 @@ export class Segment {
         chunkStart = position;
         header = readFrameHeader(chunk, 0);
       }
-      // Stop at a torn or corrupt frame, or one that does not continue the offsets.
-      if (!header || header.baseOffset !== this.nextOffset) break;
+      // Stop at a torn or corrupt frame, or one that goes back in offsets (a
+      // cleaned segment may skip offsets whose records were compacted away).
+      if (!header || header.baseOffset < this.nextOffset) break;
       if (!isFrameIntact(chunk, position - chunkStart, header)) break;
       this.account(header, position);
       position += frameLength(header);
@@ -272,6 +273,31 @@ export class Segment {
       position += frameLength(header);
     }
     return undefined;
+  }
+
+  /** Every frame in file order, whole and checked (the cleaner reads a closed segment this way). */
+  *frames(): Generator<{ header: FrameHeader; payload: Buffer }> {
+    let position = 0;
+    while (position < this.size) {
+      let chunk = this.readAt(position, Math.min(SCAN_CHUNK_BYTES, this.size - position));
+      let cursor = 0;
+      for (;;) {
+        const header = readFrameHeader(chunk, cursor);
+        if (!header) break;
+        if (cursor + frameLength(header) > chunk.length) {
+          if (cursor > 0) break;
+          chunk = this.readAt(position, Math.min(frameLength(header), this.size - position));
+        }
+        if (!isFrameIntact(chunk, cursor, header))
+          this.corrupt(position + cursor, header.baseOffset);
+        yield {
+          header,
+          payload: chunk.subarray(cursor + FRAME_HEADER_BYTES, cursor + frameLength(header)),
+        };
+        cursor += frameLength(header);
+      }
+      position += cursor;
+    }
   }
 
   summary(): SegmentSummary {

@@ -23,6 +23,8 @@ export class CoordinatorLog implements CoordinatorLogWriter {
     private readonly groupCommit: GroupCommit,
     private readonly partitions: number,
     private readonly now: () => number,
+    /** Small enough that segments close often: the cleaner compacts only closed ones. */
+    private readonly segmentBytes: number,
   ) {}
 
   ensureTopic(): void {
@@ -30,6 +32,7 @@ export class CoordinatorLog implements CoordinatorLogWriter {
     const settings = this.store.resolveSettings({
       cleanupPolicy: CleanupPolicy.CLEANUP_POLICY_COMPACT,
       retentionMs: -1,
+      segmentBytes: this.segmentBytes,
     });
     this.store.create(OFFSETS_TOPIC, this.partitions, settings, true);
   }
@@ -66,11 +69,13 @@ export class CoordinatorLog implements CoordinatorLogWriter {
         const { batches } = log.read(offset, 1 << 20);
         if (batches.length === 0) break;
         for (const bytes of batches) {
-          for (const record of decodeRecordBatch(RecordBatch.decode(bytes))) {
+          const batch = RecordBatch.decode(bytes);
+          for (const record of decodeRecordBatch(batch)) {
             if (record.offset < offset) continue;
             yield { key: record.key ?? Buffer.alloc(0), value: record.value };
-            offset = record.offset + 1;
           }
+          // A cleaned batch may have lost its last records, or all of them: its span still counts.
+          offset = Math.max(offset, batch.baseOffset + batch.recordCount);
         }
       }
     }
