@@ -84,6 +84,47 @@ function coordinatorSuite(): void {
   writeResults('coordinator', results);
 }
 
+/** __consumer_offsets after 1,000,000 commits: its size on disk and the restart replay, with and without the cleaner. */
+function offsetsSuite(): void {
+  console.error(
+    'offsets: 1,000,000 offset commits from 3 groups on 12 partitions, then a restart, with and without the log cleaner ...',
+  );
+  const script = join(__dirname, '../../../services/broker/dist/bench/offsets-bench.js');
+  const output = execFileSync(process.execPath, [script], { encoding: 'utf8' });
+  const results = output
+    .trim()
+    .split('\n')
+    .map(
+      (line) =>
+        JSON.parse(line) as {
+          case: string;
+          commits: number;
+          commitsPerSec: number;
+          peakBytes: number;
+          finalBytes: number;
+          records: number;
+          restartMs: number;
+          loadMs: number;
+        },
+    );
+  const mib = (bytes: number) => Number((bytes / 2 ** 20).toFixed(1));
+  console.log(
+    '\n__consumer_offsets under 1,000,000 commits (3 groups x 12 partitions, in-process), then a restart\n',
+  );
+  console.table(
+    results.map((result) => ({
+      case: result.case,
+      'commits/s': result.commitsPerSec,
+      'peak MiB on disk': mib(result.peakBytes),
+      'final MiB on disk': mib(result.finalBytes),
+      'records replayed': result.records,
+      'restart ms': result.restartMs,
+      'replay ms': result.loadMs,
+    })),
+  );
+  writeResults('offsets', results, 1);
+}
+
 async function brokerSuite(): Promise<void> {
   const cases: BrokerBenchCase[] = [
     {
@@ -265,12 +306,13 @@ async function compareSuite(): Promise<void> {
 
 const SUITES: { [name: string]: () => void | Promise<void> } = {
   coordinator: coordinatorSuite,
+  offsets: offsetsSuite,
   broker: brokerSuite,
   services: servicesSuite,
   compare: compareSuite,
 };
 
-/** `npm run bench` runs every suite; `npm run bench -- services` (or broker, coordinator) runs some. */
+/** `npm run bench` runs every suite; `npm run bench -- services` (or broker, coordinator, offsets, compare) runs some. */
 async function main(): Promise<void> {
   const asked = process.argv.slice(2);
   const unknown = asked.filter((name) => !(name in SUITES));

@@ -37,6 +37,8 @@ export interface PartitionContext {
   files?: StorageFiles;
   /** Told once, when the partition stops for good after a disk error. */
   onFailed?: (log: PartitionLog, failure: PartitionFailure) => void;
+  /** Told when a segment closes (the cleaner wakes for compacted topics). */
+  onRolled?: (log: PartitionLog) => void;
 }
 
 /** Why a partition stopped: which call failed, and the system's error. */
@@ -258,6 +260,7 @@ export class PartitionLog {
     );
     this.unsynced.add(this.active);
     this.segments.push(next);
+    this.context.onRolled?.(this);
   }
 
   /** Whole batches from `offset` on; OFFSET_OUT_OF_RANGE outside [log start, log end]. */

@@ -61,6 +61,7 @@ export class TopicStore {
   private readonly root: string;
   private readonly partitionsAddedListeners = new Set<(topic: Topic) => void>();
   private readonly partitionFailedListeners = new Set<(log: PartitionLog) => void>();
+  private readonly segmentRolledListeners = new Set<(log: PartitionLog) => void>();
   private readonly files: StorageFiles;
   /** Deletions whose files are still being closed and removed. */
   private readonly deleting = new Set<Promise<void>>();
@@ -116,6 +117,9 @@ export class TopicStore {
           'partition offline after a disk error: it acknowledges nothing more until the broker restarts',
         );
         for (const listener of this.partitionFailedListeners) listener(log);
+      },
+      onRolled: (log) => {
+        for (const listener of this.segmentRolledListeners) listener(log);
       },
     });
   }
@@ -271,6 +275,12 @@ export class TopicStore {
   }
 
   /** Called once per partition that goes offline after a disk error (health reports it). */
+  /** Called when a partition closes a segment and starts the next. */
+  onSegmentRolled(listener: (log: PartitionLog) => void): () => void {
+    this.segmentRolledListeners.add(listener);
+    return () => this.segmentRolledListeners.delete(listener);
+  }
+
   onPartitionFailed(listener: (log: PartitionLog) => void): () => void {
     this.partitionFailedListeners.add(listener);
     return () => this.partitionFailedListeners.delete(listener);

@@ -42,26 +42,49 @@ export class LogCleaner {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
+  private again = false;
+  private unsubscribe: (() => void) | undefined;
 
   constructor(
     private readonly store: TopicStore,
     private readonly options: CleanerOptions,
   ) {}
 
+  /**
+   * Passes every `intervalMs`, and as soon as a compacted partition closes a
+   * segment (so dirty data waits for at most one pass, not one interval).
+   */
   start(intervalMs: number): void {
     this.timer = setInterval(() => void this.runOnce(), intervalMs);
     this.timer.unref();
+    this.unsubscribe = this.store.onSegmentRolled((log) => {
+      const topic = this.store.has(log.topic) ? this.store.get(log.topic) : undefined;
+      if (topic?.settings.cleanupPolicy === CleanupPolicy.CLEANUP_POLICY_COMPACT) this.wake();
+    });
   }
 
   /** One pass over every compacted partition that is dirty enough; resolves when done. */
   runOnce(): Promise<void> {
-    this.running ??= this.pass().finally(() => (this.running = undefined));
+    this.running ??= this.pass().finally(() => {
+      this.running = undefined;
+      if (this.again && !this.stopped) {
+        this.again = false;
+        void this.runOnce();
+      }
+    });
     return this.running;
+  }
+
+  /** A pass soon: after the one running, if any. */
+  private wake(): void {
+    if (this.running) this.again = true;
+    else setImmediate(() => void this.runOnce());
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+    this.unsubscribe?.();
     await this.running;
   }
 
@@ -89,6 +112,8 @@ export class LogCleaner {
 
   /** Cleans one partition if enough of it is dirty; undefined when it was left alone. */
   async clean(log: PartitionLog): Promise<CleanResult | undefined> {
+    // Cleaned segments replace durable ones: first make the closed ones durable (at `os` nothing else does).
+    if (log.durableEndOffset < log.logEndOffset) await log.sync();
     const segments = [...log.cleanableSegments()];
     if (segments.length === 0) return undefined;
     const cleanedTo = this.cleanedTo.get(log) ?? log.logStartOffset;
