@@ -58,6 +58,8 @@ export interface AppendResult {
 export interface PartitionReadResult {
   batches: Buffer[];
   bytes: number;
+  /** The offset after the last batch served; the asked offset when none was. */
+  nextOffset: number;
   logStartOffset: number;
   highWatermark: number;
 }
@@ -277,6 +279,7 @@ export class PartitionLog {
     }
     const batches: Buffer[] = [];
     let bytes = 0;
+    let nextOffset = offset;
     for (
       let index = this.segmentIndexFor(offset);
       index < this.segments.length && offset < highWatermark;
@@ -289,9 +292,10 @@ export class PartitionLog {
       );
       batches.push(...result.batches);
       bytes += result.bytes;
+      if (result.batches.length > 0) nextOffset = result.nextOffset;
       if (bytes >= maxBytes) break;
     }
-    return { batches, bytes, logStartOffset, highWatermark };
+    return { batches, bytes, nextOffset, logStartOffset, highWatermark };
   }
 
   private segmentIndexFor(offset: number): number {

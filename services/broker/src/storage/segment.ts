@@ -42,6 +42,8 @@ export interface ReadResult {
   /** Payloads of whole, checksum-verified batches. */
   batches: Buffer[];
   bytes: number;
+  /** The offset after the last batch served (where a next read goes on); the asked offset when none. */
+  nextOffset: number;
 }
 
 const SCAN_CHUNK_BYTES = 1 << 20;
@@ -228,6 +230,7 @@ export class Segment {
   read(offset: number, maxBytes: number): ReadResult {
     const batches: Buffer[] = [];
     let bytes = 0;
+    let nextOffset = offset;
     let position = this.index.lookup(offset);
     while (position < this.size && (bytes === 0 || bytes < maxBytes)) {
       const budget = Math.max(MIN_READ_BYTES, maxBytes - bytes + FRAME_HEADER_BYTES);
@@ -244,14 +247,15 @@ export class Segment {
           if (chunk.length < frameLength(header)) this.corrupt(position, offset);
         }
         if (!isFrameIntact(chunk, cursor, header)) {
-          if (batches.length > 0) return { batches, bytes };
+          if (batches.length > 0) return { batches, bytes, nextOffset };
           this.corrupt(position + cursor, offset);
         }
         const length = frameLength(header);
         if (lastOffsetOf(header) >= offset) {
-          if (bytes > 0 && bytes + header.payloadLength > maxBytes) return { batches, bytes };
+          if (bytes > 0 && bytes + header.payloadLength > maxBytes) return { batches, bytes, nextOffset };
           batches.push(chunk.subarray(cursor + FRAME_HEADER_BYTES, cursor + length));
           bytes += header.payloadLength;
+          nextOffset = lastOffsetOf(header) + 1;
         }
         cursor += length;
         progressed = true;
@@ -260,7 +264,7 @@ export class Segment {
       if (!progressed) break;
       position += cursor;
     }
-    return { batches, bytes };
+    return { batches, bytes, nextOffset };
   }
 
   /** First offset of the first batch whose max timestamp is at or after `timestampMs`. */

@@ -1,4 +1,4 @@
-import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { credentials, Metadata, type ChannelOptions, type ServiceError } from '@grpc/grpc-js';
 import {
   Acks,
   BrokerClient,
@@ -22,8 +22,8 @@ type ResponseOf<K extends UnaryMethod> = ReturnType<Service[K]['responseDeserial
 export class BrokerRpc {
   readonly client: BrokerClient;
 
-  constructor(address: string) {
-    this.client = new BrokerClient(address, credentials.createInsecure());
+  constructor(address: string, options: ChannelOptions = {}) {
+    this.client = new BrokerClient(address, credentials.createInsecure(), options);
   }
 
   call<K extends UnaryMethod>(

@@ -145,6 +145,7 @@ export class GroupDriver extends EventEmitter {
         memberId: this.memberId,
         groupInstanceId: this.options.groupInstanceId,
       });
+      this.emit('heartbeat');
     } catch (error) {
       const reason = reasonOf(error);
       if (reason === ErrorReason.UNKNOWN_MEMBER_ID) this.memberId = '';

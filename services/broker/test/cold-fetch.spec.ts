@@ -1,0 +1,110 @@
+import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
+import { startBroker, type BrokerProcess } from '@hospital/processes';
+import { Acks, GroupState, RebalanceTrigger } from '@hospital/proto';
+import { batchOf, BrokerRpc } from './support/broker-rpc';
+import { GroupDriver } from './support/group-driver';
+
+const DATA = 'cold.data';
+const MEMBERS = 50;
+const FETCH_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Reads are page-cache copies on the event loop; a cold one comes from the
+ * disk. The broker reads a big fetch a slice per turn, so heartbeats are
+ * answered in between and no session times out.
+ */
+describe('broker: a cold 16 MiB fetch while 50 members heartbeat at a 1,000 ms session timeout', () => {
+  let broker: BrokerProcess | undefined;
+  const drivers: GroupDriver[] = [];
+  const rpcs: BrokerRpc[] = [];
+  afterAll(async () => {
+    for (const driver of drivers) driver.halt();
+    for (const rpc of rpcs) rpc.close();
+    await broker?.kill();
+    broker?.cleanup();
+  });
+
+  it('expels no member', async () => {
+    if (process.getuid?.() !== 0)
+      throw new Error('this test drops the page cache (so the fetch is cold), which needs root');
+    broker = await startBroker({
+      env: {
+        BROKER_TOPICS: `${DATA}:1,heartbeats:1`,
+        BROKER_GROUP_MIN_SESSION_TIMEOUT_MS: '500',
+        // Everyone joins the one generation the test then watches.
+        BROKER_GROUP_INITIAL_REBALANCE_DELAY_MS: '2000',
+        BROKER_MAX_REQUEST_BYTES: String(FETCH_BYTES + 2 * 1024 * 1024),
+      },
+    });
+    const producer = new BrokerRpc(broker.address);
+    rpcs.push(producer);
+    const value = 'c'.repeat(1_000);
+    for (let batch = 0; batch < 17; batch++)
+      await producer.call('produce', {
+        acks: Acks.ACKS_ALL,
+        timeoutMs: 10_000,
+        topics: [
+          {
+            name: DATA,
+            partitions: [
+              { partition: 0, batch: batchOf(Array.from({ length: 1_000 }, () => ({ value }))) },
+            ],
+          },
+        ],
+      });
+
+    const members = new BrokerRpc(broker.address);
+    rpcs.push(members);
+    for (let index = 0; index < MEMBERS; index++)
+      drivers.push(
+        new GroupDriver(members, {
+          groupId: 'heartbeats',
+          clientId: `member-${index}`,
+          topic: 'heartbeats',
+          sessionTimeoutMs: 1_000,
+          rebalanceTimeoutMs: 10_000,
+          heartbeatIntervalMs: 250,
+        }),
+      );
+    await Promise.all(drivers.map((driver) => driver.start()));
+    const before = (await members.call('describeGroup', { groupId: 'heartbeats' })).group!;
+    expect([before.state, before.members.length]).toEqual([GroupState.GROUP_STATE_STABLE, MEMBERS]);
+
+    writeFileSync('/proc/sys/vm/drop_caches', '1'); // the segment now comes from the disk
+    const reader = new BrokerRpc(broker.address, {
+      'grpc.max_receive_message_length': FETCH_BYTES + 2 * 1024 * 1024,
+    });
+    rpcs.push(reader);
+    const fetched = await reader.call('fetch', {
+      maxWaitMs: 0,
+      minBytes: 1,
+      maxBytes: FETCH_BYTES,
+      topics: [
+        {
+          name: DATA,
+          partitions: [{ partition: 0, fetchOffset: 0, partitionMaxBytes: FETCH_BYTES }],
+        },
+      ],
+    });
+    const bytes = fetched.topics[0].partitions[0].batches.reduce(
+      (sum, batch) => sum + batch.records.length,
+      0,
+    );
+    expect(bytes).toBeGreaterThan(15 * 1024 * 1024);
+    // More than a session timeout of heartbeats after the fetch, from everyone.
+    await Promise.all(
+      drivers.map(async (driver) => {
+        for (let beat = 0; beat < 5; beat++) await once(driver, 'heartbeat');
+      }),
+    );
+
+    const after = (await members.call('describeGroup', { groupId: 'heartbeats' })).group!;
+    expect(
+      after.rebalances.filter(
+        (r) => r.trigger === RebalanceTrigger.REBALANCE_TRIGGER_SESSION_TIMEOUT,
+      ),
+    ).toEqual([]);
+    expect([after.generationId, after.members.length]).toEqual([before.generationId, MEMBERS]);
+  });
+});
