@@ -550,7 +550,7 @@ function finishInterruptedCleaning(files: StorageFiles, dir: string): void {
     if (!swap) continue;
     const [base, end] = [Number(swap[1]), Number(swap[2])];
     for (const other of files.list(dir)) {
-      const segment = /^(\d{20})\.(log|index)$/.exec(other);
+      const segment = /^(\d{20})\.(log|index|timeindex)$/.exec(other);
       if (segment && Number(segment[1]) >= base && Number(segment[1]) < end)
         files.remove(join(dir, other));
     }

@@ -10,7 +10,7 @@ import {
   type FrameHeader,
 } from './frame';
 import { errorMessage, type StorageFile, type StorageFiles } from './files/storage-files';
-import { OffsetIndex } from './offset-index';
+import { SparseIndex } from './sparse-index';
 
 /** What a clean shutdown records about a segment, so the next start need not scan it. */
 export interface SegmentSummary {
@@ -49,12 +49,14 @@ export interface ReadResult {
 const SCAN_CHUNK_BYTES = 1 << 20;
 const MIN_READ_BYTES = 64 * 1024;
 
-export const segmentFileName = (baseOffset: number, extension: 'log' | 'index'): string =>
-  `${String(baseOffset).padStart(20, '0')}.${extension}`;
+export const segmentFileName = (
+  baseOffset: number,
+  extension: 'log' | 'index' | 'timeindex',
+): string => `${String(baseOffset).padStart(20, '0')}.${extension}`;
 
 /**
  * One segment of a partition: a log file of frames named by its zero-padded
- * base offset, plus its sparse offset index. Writes append; reads are
+ * base offset, plus its sparse offset and time indexes. Writes append; reads are
  * positional; everything but fsync is synchronous (page-cache work). All
  * of it goes through StorageFiles, so tests can make any call fail.
  */
@@ -64,7 +66,10 @@ export class Segment {
   maxTimestampMs: number;
   private bytesSinceIndexEntry = 0;
   private readonly file: StorageFile;
-  private readonly index: OffsetIndex;
+  /** Offset -> position of the frame holding it. */
+  private readonly index: SparseIndex;
+  /** Largest timestamp of every frame before a position -> that position (Kafka's .timeindex). */
+  private readonly timeIndex: SparseIndex;
 
   private constructor(
     private readonly files: StorageFiles,
@@ -73,14 +78,19 @@ export class Segment {
     private readonly indexIntervalBytes: number,
   ) {
     this.file = files.open(join(dir, segmentFileName(baseOffset, 'log')));
+    const opened: { close(): void }[] = [this.file];
     try {
-      this.index = new OffsetIndex(
-        files,
-        join(dir, segmentFileName(baseOffset, 'index')),
-        baseOffset,
-      );
+      this.index = new SparseIndex(files, join(dir, segmentFileName(baseOffset, 'index')), {
+        bytes: 4,
+        base: baseOffset,
+      });
+      opened.push(this.index);
+      this.timeIndex = new SparseIndex(files, join(dir, segmentFileName(baseOffset, 'timeindex')), {
+        bytes: 8,
+        base: 0,
+      });
     } catch (error) {
-      this.file.close();
+      for (const handle of opened) handle.close();
       throw error;
     }
     this.nextOffset = baseOffset;
@@ -96,6 +106,7 @@ export class Segment {
   ): Segment {
     const segment = new Segment(files, dir, baseOffset, indexIntervalBytes);
     segment.index.reset();
+    segment.timeIndex.reset();
     return segment;
   }
 
@@ -115,6 +126,7 @@ export class Segment {
     const fileSize = segment.file.size();
     if (trusted && trusted.size === fileSize && trusted.baseOffset === baseOffset) {
       segment.index.loadFromFile();
+      segment.timeIndex.loadFromFile();
       segment.size = trusted.size;
       segment.nextOffset = trusted.nextOffset;
       segment.maxTimestampMs = trusted.maxTimestampMs;
@@ -127,6 +139,7 @@ export class Segment {
   /** Rebuilds index and counters from the frames; truncates after the last intact frame. */
   private recover(fileSize: number): number {
     this.index.reset();
+    this.timeIndex.reset();
     let position = 0;
     let chunk: Buffer = Buffer.alloc(0);
     let chunkStart = 0;
@@ -157,6 +170,8 @@ export class Segment {
   private account(header: FrameHeader, position: number): void {
     if (position > 0 && this.bytesSinceIndexEntry >= this.indexIntervalBytes) {
       this.index.append(header.baseOffset, position);
+      if (this.maxTimestampMs > this.timeIndex.lastKey)
+        this.timeIndex.append(this.maxTimestampMs, position);
       this.bytesSinceIndexEntry = 0;
     }
     this.bytesSinceIndexEntry += frameLength(header);
@@ -174,22 +189,29 @@ export class Segment {
     const mark = this.mark();
     const buffers: Buffer[] = [];
     const entries: [offset: number, position: number][] = [];
+    const timeEntries: [timestampMs: number, position: number][] = [];
     let position = this.size;
     let sinceEntry = this.bytesSinceIndexEntry;
+    let maxTimestampMs = this.maxTimestampMs;
+    let lastTimeEntry = this.timeIndex.lastKey;
     for (const frame of frames) {
       // The first frame of a segment needs no entry: a lookup falls back to position 0.
       if (position > 0 && sinceEntry >= this.indexIntervalBytes) {
         entries.push([frame.baseOffset, position]);
+        if (maxTimestampMs > lastTimeEntry)
+          timeEntries.push([(lastTimeEntry = maxTimestampMs), position]);
         sinceEntry = 0;
       }
       const length = frame.header.length + frame.payload.length;
       sinceEntry += length;
       position += length;
+      maxTimestampMs = Math.max(maxTimestampMs, frame.maxTimestampMs);
       buffers.push(frame.header, frame.payload);
     }
     try {
       writeFully(this.file, buffers);
       for (const [offset, at] of entries) this.index.append(offset, at);
+      for (const [timestampMs, at] of timeEntries) this.timeIndex.append(timestampMs, at);
     } catch (error) {
       throw new SegmentWriteError(error, this.restore(mark));
     }
@@ -220,6 +242,7 @@ export class Segment {
     try {
       this.file.truncate(mark.size);
       this.index.truncateFrom(mark.size);
+      this.timeIndex.truncateFrom(mark.size);
       return true;
     } catch {
       return false;
@@ -231,7 +254,7 @@ export class Segment {
     const batches: Buffer[] = [];
     let bytes = 0;
     let nextOffset = offset;
-    let position = this.index.lookup(offset);
+    let position = this.index.floor(offset);
     while (position < this.size && (bytes === 0 || bytes < maxBytes)) {
       const budget = Math.max(MIN_READ_BYTES, maxBytes - bytes + FRAME_HEADER_BYTES);
       let chunk: Buffer = this.readAt(position, Math.min(budget, this.size - position));
@@ -252,7 +275,8 @@ export class Segment {
         }
         const length = frameLength(header);
         if (lastOffsetOf(header) >= offset) {
-          if (bytes > 0 && bytes + header.payloadLength > maxBytes) return { batches, bytes, nextOffset };
+          if (bytes > 0 && bytes + header.payloadLength > maxBytes)
+            return { batches, bytes, nextOffset };
           batches.push(chunk.subarray(cursor + FRAME_HEADER_BYTES, cursor + length));
           bytes += header.payloadLength;
           nextOffset = lastOffsetOf(header) + 1;
@@ -267,9 +291,13 @@ export class Segment {
     return { batches, bytes, nextOffset };
   }
 
-  /** First offset of the first batch whose max timestamp is at or after `timestampMs`. */
+  /**
+   * First offset of the first batch whose max timestamp is at or after
+   * `timestampMs`. The time index says where every earlier frame is older;
+   * the scan reads frame headers from there, at most an index interval's worth.
+   */
   offsetForTimestamp(timestampMs: number): number | undefined {
-    let position = 0;
+    let position = this.timeIndex.floor(timestampMs, true);
     while (position < this.size) {
       const header = readFrameHeader(this.readAt(position, FRAME_HEADER_BYTES), 0);
       if (!header) return undefined;
@@ -321,6 +349,7 @@ export class Segment {
   close(): void {
     this.file.close();
     this.index.close();
+    this.timeIndex.close();
   }
 
   /** Closes and deletes both files. */
@@ -328,6 +357,7 @@ export class Segment {
     this.close();
     this.files.remove(join(this.dir, segmentFileName(this.baseOffset, 'log')));
     this.files.remove(join(this.dir, segmentFileName(this.baseOffset, 'index')));
+    this.files.remove(join(this.dir, segmentFileName(this.baseOffset, 'timeindex')));
   }
 
   private readAt(position: number, length: number): Buffer {
