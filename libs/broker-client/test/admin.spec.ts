@@ -1,9 +1,11 @@
+import { getEventListeners } from 'node:events';
 import { ErrorReason, GroupState } from '@hospital/proto';
 import { startBroker, type BrokerProcess } from '@hospital/processes';
 import { Admin } from '../src/admin/admin';
 import { BrokerConnection } from '../src/connection/broker-connection';
 import { Consumer } from '../src/consumer/consumer';
 import { Producer } from '../src/producer/producer';
+import { delay } from '../src/retry';
 
 describe('broker-client/Admin against a real broker', () => {
   let broker: BrokerProcess;
@@ -20,6 +22,15 @@ describe('broker-client/Admin against a real broker', () => {
     connection?.close();
     await broker?.stop();
     broker?.cleanup();
+  });
+
+  it('takes back its abort listener after every call, so a signal that outlives many calls does not pile them up', async () => {
+    const lifetime = new AbortController();
+    for (let call = 0; call < 30; call++)
+      await connection.call('listTopics', { includeInternal: false }, { signal: lifetime.signal });
+    expect(getEventListeners(lifetime.signal, 'abort')).toHaveLength(0);
+    for (let wait = 0; wait < 30; wait++) await delay(0, lifetime.signal);
+    expect(getEventListeners(lifetime.signal, 'abort')).toHaveLength(0);
   });
 
   it('creates, grows, describes, lists and deletes topics', async () => {

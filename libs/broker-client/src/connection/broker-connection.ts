@@ -61,7 +61,10 @@ export class BrokerConnection {
     if (callOptions.admin && this.options.adminToken)
       metadata.set('authorization', `Bearer ${this.options.adminToken}`);
     const deadline = Date.now() + (callOptions.timeoutMs ?? this.requestTimeoutMs);
+    const { signal } = callOptions;
     return new Promise((resolve, reject) => {
+      // The signal may outlive many calls (a consumer's), so each call takes its listener back.
+      const cancel = () => call.cancel();
       const call = this.client.makeUnaryRequest(
         definition.path,
         (value: RequestOf<K>) =>
@@ -70,11 +73,14 @@ export class BrokerConnection {
         request,
         metadata,
         { deadline },
-        (error: ServiceError | null, response?: ResponseOf<K>) =>
-          error ? reject(toClientError(error)) : resolve(response as ResponseOf<K>),
+        (error: ServiceError | null, response?: ResponseOf<K>) => {
+          signal?.removeEventListener('abort', cancel);
+          if (error) reject(toClientError(error));
+          else resolve(response as ResponseOf<K>);
+        },
       );
-      if (callOptions.signal?.aborted) call.cancel();
-      callOptions.signal?.addEventListener('abort', () => call.cancel(), { once: true });
+      if (signal?.aborted) call.cancel();
+      else signal?.addEventListener('abort', cancel, { once: true });
     });
   }
 
