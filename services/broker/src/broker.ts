@@ -99,6 +99,7 @@ export class Broker {
     this.cleaner = new LogCleaner(this.store, {
       deleteRetentionMs: config.deleteRetentionMs,
       minCleanableRatio: 0.5,
+      maxKeys: 1_000_000,
       now,
       logger: logger.child({ component: 'cleaner' }),
     });

@@ -2,6 +2,7 @@ import { status } from '@grpc/grpc-js';
 import type { ServiceError } from '@grpc/grpc-js';
 import {
   Acks,
+  CleanupPolicy,
   decodeRecordBatch,
   ErrorReason,
   partitionForKey,
@@ -311,6 +312,35 @@ describe('broker over gRPC: topics, Produce and Fetch', () => {
           }),
         status.PERMISSION_DENIED,
         ErrorReason.TOPIC_AUTHORIZATION_FAILED,
+      ],
+      [
+        'a record without a key to a compacted topic',
+        async () => {
+          await rpc().call('createTopic', {
+            name: 'compacted.test',
+            partitions: 1,
+            config: {
+              retentionMs: 0,
+              retentionBytes: 0,
+              segmentBytes: 0,
+              cleanupPolicy: CleanupPolicy.CLEANUP_POLICY_COMPACT,
+            },
+          });
+          return rpc().call('produce', {
+            acks: Acks.ACKS_ALL,
+            timeoutMs: 1000,
+            topics: [
+              {
+                name: 'compacted.test',
+                partitions: [
+                  { partition: 0, batch: batchOf([{ key: 'k', value: 'x' }, { value: 'no key' }]) },
+                ],
+              },
+            ],
+          });
+        },
+        status.INVALID_ARGUMENT,
+        ErrorReason.INVALID_RECORD,
       ],
       [
         'a negative fetch size',

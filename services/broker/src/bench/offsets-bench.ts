@@ -109,7 +109,11 @@ async function runCase(
 }
 
 async function main(): Promise<void> {
-  const cleaned = await runCase('log cleaner (4 MiB segments, a pass at every closed segment)', {}, true);
+  const cleaned = await runCase(
+    'log cleaner (4 MiB segments, a pass at every closed segment)',
+    {},
+    true,
+  );
   process.stdout.write(`${JSON.stringify(cleaned)}\n`);
   const before = await runCase(
     'no cleaner (as before Step 11: 64 MiB segments)',

@@ -1,5 +1,6 @@
 import {
   Acks,
+  CleanupPolicy,
   encodeRecordBatch,
   ErrorDetail,
   ErrorReason,
@@ -126,6 +127,8 @@ export class DataPlane {
         const where = `topics[${topicIndex}].partitions[${partitionIndex}]`;
         totalBytes += data.batch.length;
         const batch = validateBatch(data.batch, where, this.limits.maxBatchBytes);
+        if (topic.settings.cleanupPolicy === CleanupPolicy.CLEANUP_POLICY_COMPACT)
+          requireKeys(batch, where, topic.name);
         if (data.partition !== undefined) {
           this.store.partition(topic.name, data.partition);
           add(topic.name, data.partition, batch);
@@ -293,6 +296,18 @@ export class DataPlane {
       }),
     };
   }
+}
+
+/** As Kafka: compaction keeps the latest record per key, so a compacted topic takes only keyed records. */
+function requireKeys(batch: IncomingBatch, where: string, topic: string): void {
+  const records = RecordSet.decode(RecordBatch.decode(batch.bytes).records).records;
+  const index = records.findIndex((record) => record.key === undefined);
+  if (index >= 0)
+    throw new BrokerError(
+      ErrorReason.INVALID_RECORD,
+      `${where}: record ${index} has no key; topic ${topic} is compacted and takes only keyed records`,
+      { field: `${where}.batch` },
+    );
 }
 
 /**

@@ -74,10 +74,11 @@ const storeOf = (log: PartitionLog) =>
     ],
   }) as unknown as TopicStore;
 
-function cleanerFor(log: PartitionLog, nowMs = 0) {
+function cleanerFor(log: PartitionLog, nowMs = 0, maxKeys = 1_000_000) {
   return new LogCleaner(storeOf(log), {
     deleteRetentionMs: HOUR,
     minCleanableRatio: 0.5,
+    maxKeys,
     now: () => nowMs,
     logger: pino({ level: 'silent' }),
   });
@@ -122,6 +123,26 @@ describe('broker/storage/LogCleaner', () => {
     await cleaner.clean(log);
     expect(log.segmentCount).toBeLessThan(dirtySegments / 2);
     expect(contents(log).latest).toEqual(before.latest);
+  });
+
+  it('maps at most maxKeys keys a pass: it cleans what it mapped, and the next pass goes on', async () => {
+    const log = open(new MemoryFiles());
+    for (let round = 0; round < 3; round++)
+      put(
+        log,
+        Array.from({ length: 60 }, (_, key) => [`k${round}-${key}`, 'x'.repeat(20)]),
+      );
+    await churn(log);
+    const expected = contents(log).latest;
+    const cleaner = cleanerFor(log, 0, 50);
+    const first = await cleaner.clean(log);
+    expect(first!.segmentsBefore).toBeLessThan(log.segmentCount);
+    let passes = 1;
+    while (passes < 20 && (await cleaner.clean(log))) passes++;
+    expect(passes).toBeGreaterThan(1);
+    expect(passes).toBeLessThan(20);
+    expect(contents(log).latest).toEqual(expected);
+    expect(contents(log).records.length).toBeLessThan(200);
   });
 
   it('keeps a tombstone for the delete retention, then drops it with everything it deleted', async () => {

@@ -13,6 +13,8 @@ export interface CleanerOptions {
   deleteRetentionMs: number;
   /** Clean a partition once this share of its closed bytes has not been cleaned yet (Kafka's min.cleanable.dirty.ratio). */
   minCleanableRatio: number;
+  /** The most keys one pass maps (Kafka's log.cleaner.dedupe.buffer.size); more wait for the next pass. */
+  maxKeys: number;
   now: () => number;
   logger: Logger;
 }
@@ -117,24 +119,34 @@ export class LogCleaner {
     const segments = [...log.cleanableSegments()];
     if (segments.length === 0) return undefined;
     const cleanedTo = this.cleanedTo.get(log) ?? log.logStartOffset;
-    const total = segments.reduce((sum, segment) => sum + segment.size, 0);
+    let total = segments.reduce((sum, segment) => sum + segment.size, 0);
     const dirty = segments
       .filter((segment) => segment.baseOffset >= cleanedTo)
       .reduce((sum, segment) => sum + segment.size, 0);
     if (dirty === 0 || dirty < total * this.options.minCleanableRatio) return undefined;
 
-    // The latest offset of every key in the segments to clean.
+    // The latest offset of every key in the dirty segments, as Kafka's offset
+    // map: the clean ones before them were deduplicated by earlier passes. The
+    // map is bounded (Kafka's dedupe buffer): when it fills, this pass stops
+    // at the segments mapped so far and the next pass goes on from there.
     const latest = new Map<string, number>();
-    for (const segment of segments) {
+    for (const [index, segment] of segments.entries()) {
+      if (segment.baseOffset < cleanedTo) continue;
       for (const { payload } of segment.frames())
         for (const record of recordFacts(payload))
           if (record.key !== undefined) latest.set(record.key, record.offset);
       await yieldToRequests();
+      if (latest.size >= this.options.maxKeys && index < segments.length - 1) {
+        segments.splice(index + 1);
+        total = segments.reduce((sum, mapped) => sum + mapped.size, 0);
+        break;
+      }
     }
     const deleteHorizonMs = this.options.now() - this.options.deleteRetentionMs;
+    // A record stays unless a later one has its key, or it is a tombstone past the delete retention.
     const keep = (record: RecordFacts, maxTimestampMs: number) =>
       record.key === undefined ||
-      (latest.get(record.key) === record.offset &&
+      ((latest.get(record.key) ?? record.offset) === record.offset &&
         !(record.tombstone && maxTimestampMs < deleteHorizonMs));
     let recordsDropped = 0;
     let segmentsAfter = 0;
