@@ -2,9 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findFreePort, startBroker, type BrokerProcess } from '@hospital/processes';
-import { readPartition } from '@hospital/testing';
 import { Acks } from '@hospital/proto';
-import { batchOf, BrokerRpc } from './support/broker-rpc';
+import { batchOf, BrokerRpc, readAll } from './support/broker-rpc';
 
 const TOPIC = 'crash.test';
 const PARTITIONS = 4;
@@ -53,18 +52,8 @@ function produceUntilBrokerDies(
   );
 }
 
-async function readAll(rpc: BrokerRpc, partition: number): Promise<Map<number, string>> {
-  const records = await readPartition(async (offset) => {
-    const response = await rpc.call('fetch', {
-      maxWaitMs: 0,
-      minBytes: 0,
-      maxBytes: 1 << 20,
-      topics: [
-        { name: TOPIC, partitions: [{ partition, fetchOffset: offset, partitionMaxBytes: 0 }] },
-      ],
-    });
-    return response.topics[0].partitions[0].batches;
-  });
+async function storedValues(rpc: BrokerRpc, partition: number): Promise<Map<number, string>> {
+  const records = await readAll(rpc, TOPIC, partition);
   return new Map(records.map((record) => [record.offset, record.value.toString()]));
 }
 
@@ -101,7 +90,7 @@ describe('broker durability: SIGKILL during a produce stream', () => {
         const reader = new BrokerRpc(`127.0.0.1:${port}`);
         try {
           const stored = await Promise.all(
-            Array.from({ length: PARTITIONS }, (_, partition) => readAll(reader, partition)),
+            Array.from({ length: PARTITIONS }, (_, partition) => storedValues(reader, partition)),
           );
           const missing = acknowledged.filter(
             (record) => stored[record.partition].get(record.offset) !== record.value,

@@ -1,8 +1,7 @@
 import { Acks, ErrorReason } from '@hospital/proto';
-import { readPartition } from '@hospital/testing';
 import { STORAGE_HEALTH } from '../src/server';
 import { MemoryFiles } from '../src/storage/testing/memory-files';
-import { batchOf, failureOf, type BrokerRpc } from './support/broker-rpc';
+import { batchOf, failureOf, readAll, type BrokerRpc } from './support/broker-rpc';
 import { grpcHealth } from './support/grpc-health';
 import { startTestBroker, type TestBroker } from './support/start-test-broker';
 
@@ -17,19 +16,7 @@ const produce = (rpc: BrokerRpc, partition: number, value: string) =>
   });
 
 const values = async (rpc: BrokerRpc, partition: number) =>
-  (
-    await readPartition(async (offset) => {
-      const response = await rpc.call('fetch', {
-        maxWaitMs: 0,
-        minBytes: 0,
-        maxBytes: 1 << 20,
-        topics: [
-          { name: TOPIC, partitions: [{ partition, fetchOffset: offset, partitionMaxBytes: 0 }] },
-        ],
-      });
-      return response.topics[0].partitions[0].batches;
-    })
-  ).map((record) => record.value.toString());
+  (await readAll(rpc, TOPIC, partition)).map((record) => record.value.toString());
 
 describe('broker: a disk error takes one partition offline until a restart', () => {
   const files = new MemoryFiles();

@@ -3,8 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Acks, ErrorReason } from '@hospital/proto';
-import { readPartition } from '@hospital/testing';
-import { adminMetadata, batchOf, failureOf, type BrokerRpc } from './support/broker-rpc';
+import { adminMetadata, batchOf, failureOf, readAll, type BrokerRpc } from './support/broker-rpc';
 import { ADMIN_TOKEN, startTestBroker, type TestBroker } from './support/start-test-broker';
 
 const TOPIC = 'disk.full';
@@ -24,22 +23,7 @@ const produce = (rpc: BrokerRpc, topic: string, values: string[]) =>
   });
 
 const stored = async (rpc: BrokerRpc) =>
-  (
-    await readPartition(async (offset) => {
-      const response = await rpc.call('fetch', {
-        maxWaitMs: 0,
-        minBytes: 0,
-        maxBytes: 1 << 20,
-        topics: [
-          {
-            name: TOPIC,
-            partitions: [{ partition: 0, fetchOffset: offset, partitionMaxBytes: 0 }],
-          },
-        ],
-      });
-      return response.topics[0].partitions[0].batches;
-    })
-  ).map((record) => record.value.toString());
+  (await readAll(rpc, TOPIC, 0)).map((record) => record.value.toString());
 
 /**
  * A real ENOSPC: the data directory is a 4 MiB tmpfs (the tests run as

@@ -6,10 +6,8 @@ import {
   decodeRecordBatch,
   ErrorReason,
   partitionForKey,
-  type FetchResponse,
-  type IncomingRecord,
 } from '@hospital/proto';
-import { adminMetadata, batchOf, failureOf } from './support/broker-rpc';
+import { adminMetadata, batchOf, failureOf, readAll } from './support/broker-rpc';
 import { grpcHealth } from './support/grpc-health';
 import { ADMIN_TOKEN, startTestBroker, type TestBroker } from './support/start-test-broker';
 
@@ -24,29 +22,6 @@ describe('broker over gRPC: topics, Produce and Fetch', () => {
 
   const rpc = () => broker.rpc;
   const client = () => broker.rpc.client;
-
-  /** Every record of one partition from offset 0, fetching in several calls. */
-  async function readPartition(topic: string, partition: number): Promise<IncomingRecord[]> {
-    const records: IncomingRecord[] = [];
-    let offset = 0;
-    for (;;) {
-      const response: FetchResponse = await rpc().call('fetch', {
-        maxWaitMs: 0,
-        minBytes: 0,
-        maxBytes: 1024 * 1024,
-        topics: [
-          { name: topic, partitions: [{ partition, fetchOffset: offset, partitionMaxBytes: 0 }] },
-        ],
-      });
-      const slot = response.topics[0].partitions[0];
-      const fresh = slot.batches
-        .flatMap(decodeRecordBatch)
-        .filter((record) => record.offset >= offset);
-      records.push(...fresh);
-      if (fresh.length === 0) return records;
-      offset = fresh[fresh.length - 1].offset + 1;
-    }
-  }
 
   it('creates patient.checkout with 4 partitions on start', async () => {
     const described = await rpc().call('describeTopic', { name: TOPIC });
@@ -95,7 +70,7 @@ describe('broker over gRPC: topics, Produce and Fetch', () => {
     const violations: string[] = [];
     let count = 0;
     for (let partition = 0; partition < 4; partition++) {
-      const records = await readPartition('load.test', partition);
+      const records = await readAll(rpc(), 'load.test', partition);
       const lastSequence = new Map<string, number>();
       records.forEach((record, index) => {
         const key = record.key!.toString();
@@ -130,7 +105,7 @@ describe('broker over gRPC: topics, Produce and Fetch', () => {
       response.topics[0].partitions.reduce((sum, partition) => sum + partition.recordCount, 0),
     ).toBe(200);
     for (let partition = 0; partition < 4; partition++) {
-      for (const record of await readPartition(TOPIC, partition)) {
+      for (const record of await readAll(rpc(), TOPIC, partition)) {
         expect(partitionForKey(record.key!, 4)).toBe(partition);
       }
     }

@@ -1,4 +1,5 @@
 import { credentials, Metadata, type ChannelOptions, type ServiceError } from '@grpc/grpc-js';
+import { readPartition } from '@hospital/testing';
 import {
   Acks,
   BrokerClient,
@@ -6,6 +7,7 @@ import {
   encodeRecordBatch,
   readErrorDetail,
   type ErrorDetail,
+  type IncomingRecord,
   type OutgoingRecord,
   type RecordBatch,
 } from '@hospital/proto';
@@ -49,6 +51,26 @@ export class BrokerRpc {
   close(): void {
     this.client.close();
   }
+}
+
+/** Every record of one partition from `from`, fetched as a consumer would, in several calls. */
+export function readAll(
+  rpc: BrokerRpc,
+  topic: string,
+  partition: number,
+  from = 0,
+): Promise<IncomingRecord[]> {
+  return readPartition(async (offset) => {
+    const response = await rpc.call('fetch', {
+      maxWaitMs: 0,
+      minBytes: 0,
+      maxBytes: 1 << 20,
+      topics: [
+        { name: topic, partitions: [{ partition, fetchOffset: offset, partitionMaxBytes: 0 }] },
+      ],
+    });
+    return response.topics[0].partitions[0].batches;
+  }, from);
 }
 
 /** The status and decoded reason of a failed call. */
