@@ -71,7 +71,7 @@ describe('broker: a cold 16 MiB fetch while 50 members heartbeat at a 1,000 ms s
     // On a busy machine the 50 may arrive over more than one generation: wait for the last.
     const describeGroup = async () =>
       (await members.call('describeGroup', { groupId: 'heartbeats' })).group!;
-    let before = await describeGroup();
+    let before: Awaited<ReturnType<typeof describeGroup>>;
     for (;;) {
       const generation = await settled(drivers, 0);
       before = await describeGroup();
