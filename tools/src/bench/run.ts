@@ -46,29 +46,31 @@ function writeResults(name: string, results: unknown, runs = RUNS): void {
   console.log(`wrote ${file}`);
 }
 
+/** Runs one of the broker's in-process bench scripts (built in its dist/bench) and reads its JSON lines. */
+function runBrokerBenchScript<T>(name: string, env: NodeJS.ProcessEnv = {}): T[] {
+  const script = join(__dirname, '../../../services/broker/dist/bench', name);
+  const output = execFileSync(process.execPath, [script], {
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+  });
+  return output
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as T);
+}
+
 /** Join-to-stable time of the group coordinator, measured inside a broker process. */
 function coordinatorSuite(): void {
   console.error(
     'coordinator: join to stable, 4 members / 4 partitions and 100 members / 1,000 partitions ...',
   );
-  const script = join(__dirname, '../../../services/broker/dist/bench/coordinator-bench.js');
-  const output = execFileSync(process.execPath, [script], {
-    env: { ...process.env, BENCH_RUNS: String(Math.max(RUNS, 5)) },
-    encoding: 'utf8',
-  });
-  const results = output
-    .trim()
-    .split('\n')
-    .map(
-      (line) =>
-        JSON.parse(line) as {
-          members: number;
-          partitions: number;
-          medianMs: number;
-          p90Ms: number;
-          runs: number;
-        },
-    );
+  const results = runBrokerBenchScript<{
+    members: number;
+    partitions: number;
+    medianMs: number;
+    p90Ms: number;
+    runs: number;
+  }>('coordinator-bench.js', { BENCH_RUNS: String(Math.max(RUNS, 5)) });
   console.log(
     '\nGroup coordinator, first JoinGroup to Stable with every SyncGroup answered, initial delay 0, broker side\n',
   );
@@ -89,24 +91,16 @@ function offsetsSuite(): void {
   console.error(
     'offsets: 1,000,000 offset commits from 3 groups on 12 partitions, then a restart, with and without the log cleaner ...',
   );
-  const script = join(__dirname, '../../../services/broker/dist/bench/offsets-bench.js');
-  const output = execFileSync(process.execPath, [script], { encoding: 'utf8' });
-  const results = output
-    .trim()
-    .split('\n')
-    .map(
-      (line) =>
-        JSON.parse(line) as {
-          case: string;
-          commits: number;
-          commitsPerSec: number;
-          peakBytes: number;
-          finalBytes: number;
-          records: number;
-          restartMs: number;
-          loadMs: number;
-        },
-    );
+  const results = runBrokerBenchScript<{
+    case: string;
+    commits: number;
+    commitsPerSec: number;
+    peakBytes: number;
+    finalBytes: number;
+    records: number;
+    restartMs: number;
+    loadMs: number;
+  }>('offsets-bench.js');
   const mib = (bytes: number) => Number((bytes / 2 ** 20).toFixed(1));
   console.log(
     '\n__consumer_offsets under 1,000,000 commits (3 groups x 12 partitions, in-process), then a restart\n',

@@ -26,7 +26,6 @@ export interface SegmentMark {
   nextOffset: number;
   maxTimestampMs: number;
   bytesSinceIndexEntry: number;
-  indexEntries: number;
 }
 
 /** A frame ready to append: its encoded header and its payload. */
@@ -229,7 +228,6 @@ export class Segment {
       nextOffset: this.nextOffset,
       maxTimestampMs: this.maxTimestampMs,
       bytesSinceIndexEntry: this.bytesSinceIndexEntry,
-      indexEntries: this.index.entries,
     };
   }
 

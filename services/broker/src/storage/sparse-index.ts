@@ -43,10 +43,6 @@ export class SparseIndex {
     if (whole !== bytes.length) this.file.truncate(whole);
   }
 
-  get entries(): number {
-    return this.positions.length;
-  }
-
   get lastPosition(): number {
     return this.positions.length === 0 ? 0 : this.positions[this.positions.length - 1];
   }
