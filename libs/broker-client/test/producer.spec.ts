@@ -11,7 +11,8 @@ describe('broker-client/Producer against a real broker', () => {
   let broker: BrokerProcess;
   let connection: BrokerConnection;
   beforeAll(async () => {
-    broker = await startBroker();
+    // Acknowledgements paced 20 ms apart, so requests in flight are slow enough to accumulate behind.
+    broker = await startBroker({ env: { BROKER_FSYNC_MIN_INTERVAL_MS: '20' } });
     connection = new BrokerConnection({ broker: broker.address, clientId: 'producer-test' });
   });
   afterAll(async () => {
@@ -76,6 +77,19 @@ describe('broker-client/Producer against a real broker', () => {
     // Still in send order.
     const sequence = offsets.map(([metadata]) => metadata.offset);
     expect(sequence).toEqual([...sequence].sort((a, b) => a - b));
+  });
+
+  it('by default (linger 0) sends made in one turn of the event loop travel together, as one request', async () => {
+    const producer = new Producer(connection);
+    const batches: number[] = [];
+    producer.events.on('producer.batch', (batch) => batches.push(batch.records));
+    await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        producer.send({ topic: TOPIC, messages: [{ value: `same-turn-${i}`, partition: 2 }] }),
+      ),
+    );
+    expect(batches).toEqual([200]);
+    await producer.disconnect();
   });
 
   it('flushes records still lingering when it disconnects', async () => {

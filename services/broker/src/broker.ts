@@ -61,8 +61,10 @@ export class Broker {
         cleanupPolicy: 0,
       },
     });
-    this.groupCommit = new GroupCommit(config.durability, config.flushIntervalMs, () =>
-      this.store.allPartitions(),
+    this.groupCommit = new GroupCommit(
+      config.durability,
+      { fsyncMinIntervalMs: config.fsyncMinIntervalMs, flushIntervalMs: config.flushIntervalMs },
+      () => this.store.allPartitions(),
     );
     this.data = new DataPlane(this.store, this.groupCommit, config, now);
     this.topics = new TopicAdmin(this.store, config.maxBatchBytes);

@@ -23,7 +23,7 @@ describe('broker: a disk error takes one partition offline until a restart', () 
   let broker: TestBroker | undefined;
   const start = async () =>
     (broker = await startTestBroker(
-      { BROKER_DATA_DIR: DATA_DIR, BROKER_DURABILITY: 'interval' },
+      { BROKER_DATA_DIR: DATA_DIR, BROKER_DURABILITY: 'fsync' },
       files,
     ));
   afterAll(() => broker?.stop());

@@ -17,7 +17,6 @@ export class CheckoutModule {
         BrokerModule.forRoot({
           connection: { broker: config.broker, clientId: 'checkout' },
           producer: {
-            lingerMs: 2,
             bufferBytes: config.producerBufferBytes,
             maxBlockMs: config.producerMaxBlockMs,
           },

@@ -19,7 +19,7 @@ export interface BrokerBenchCase {
   records: number;
   recordBytes: number;
   batchRecords: number;
-  durability: 'append' | 'interval' | 'os';
+  durability: 'fsync' | 'os';
   inFlightPerPartition: number;
 }
 

@@ -126,7 +126,7 @@ async function brokerSuite(): Promise<void> {
       records: RECORDS,
       recordBytes: 300,
       batchRecords: 500,
-      durability: 'interval',
+      durability: 'fsync',
       inFlightPerPartition: 5,
     },
     {
@@ -134,7 +134,7 @@ async function brokerSuite(): Promise<void> {
       records: RECORDS,
       recordBytes: 300,
       batchRecords: 500,
-      durability: 'interval',
+      durability: 'fsync',
       inFlightPerPartition: 5,
     },
     {
@@ -142,7 +142,7 @@ async function brokerSuite(): Promise<void> {
       records: RECORDS,
       recordBytes: 300,
       batchRecords: 500,
-      durability: 'append',
+      durability: 'os',
       inFlightPerPartition: 5,
     },
   ];

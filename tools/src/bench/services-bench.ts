@@ -63,7 +63,7 @@ async function startSystem(): Promise<System> {
       env: {
         BROKER_TOPICS: 'patient.checkout:4,patient.checkout.dlq:1',
         BROKER_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
-        BROKER_DURABILITY: process.env.BENCH_DURABILITY ?? 'interval',
+        BROKER_DURABILITY: process.env.BENCH_DURABILITY ?? 'fsync',
       },
     }),
   ]);

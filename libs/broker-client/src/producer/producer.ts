@@ -37,7 +37,12 @@ export interface RecordMetadata {
 }
 
 export interface ProducerOptions {
-  /** How long a partition's batch may wait for more records (default 5 ms). */
+  /**
+   * How long a partition's batch may wait for more records (default 0: it
+   * goes at the end of the current turn of the event loop, with everything
+   * sent in that turn). Batching under load comes from the request in
+   * flight: records arriving meanwhile go together once it is answered.
+   */
   lingerMs?: number;
   /**
    * Send a partition's batch once it holds this many encoded bytes (default
@@ -97,7 +102,8 @@ interface PartitionQueue {
   acks: AcksLevel;
   pending: Pending[];
   bytes: number;
-  timer: NodeJS.Timeout | undefined;
+  /** Cancels the pending linger, if one is set. */
+  cancelLinger: (() => void) | undefined;
   /** This partition's request in flight, if any: one at a time keeps records in order. */
   sending: Promise<void> | undefined;
 }
@@ -138,7 +144,7 @@ export class Producer {
     options: ProducerOptions = {},
   ) {
     this.options = {
-      lingerMs: options.lingerMs ?? 5,
+      lingerMs: options.lingerMs ?? 0,
       batchBytes: options.batchBytes ?? 960 * 1024,
       acks: options.acks ?? 'all',
       retry: options.retry ?? DEFAULT_RETRY,
@@ -255,14 +261,14 @@ export class Producer {
           acks,
           pending: [],
           bytes: 0,
-          timer: undefined,
+          cancelLinger: undefined,
           sending: undefined,
         }),
       );
     queue.pending.push(pending);
     queue.bytes += pending.bytes;
     if (queue.bytes >= this.limitFor(queue.topic)) this.drain(queue);
-    else queue.timer ??= setTimeout(() => this.drain(queue), this.options.lingerMs);
+    else queue.cancelLinger ??= this.linger(() => this.drain(queue));
   }
 
   /**
@@ -273,8 +279,8 @@ export class Producer {
    * next batch instead of queueing many small requests.
    */
   private drain(queue: PartitionQueue): void {
-    clearTimeout(queue.timer);
-    queue.timer = undefined;
+    queue.cancelLinger?.();
+    queue.cancelLinger = undefined;
     if (queue.pending.length === 0 || queue.sending) return;
     const limit = this.limitFor(queue.topic);
     let size = queue.pending[0].bytes;
@@ -289,6 +295,16 @@ export class Producer {
       queue.sending = undefined;
       this.drain(queue);
     });
+  }
+
+  /** Runs `drain` after the linger: at 0, once this turn's sends are queued (setImmediate, not a 1 ms timer). */
+  private linger(drain: () => void): () => void {
+    if (this.options.lingerMs <= 0) {
+      const immediate = setImmediate(drain);
+      return () => clearImmediate(immediate);
+    }
+    const timer = setTimeout(drain, this.options.lingerMs);
+    return () => clearTimeout(timer);
   }
 
   private limitFor(topic: string): number {

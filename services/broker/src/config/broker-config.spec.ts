@@ -5,7 +5,9 @@ describe('broker/config/loadBrokerConfig', () => {
     expect(loadBrokerConfig({})).toMatchObject({
       host: '127.0.0.1',
       port: 9092,
-      durability: 'interval',
+      durability: 'fsync',
+      fsyncMinIntervalMs: 0,
+      flushIntervalMs: 1_000,
       initialTopics: [{ name: 'patient.checkout', partitions: 4 }],
       adminToken: undefined,
       tls: undefined,
@@ -18,7 +20,7 @@ describe('broker/config/loadBrokerConfig', () => {
   it('reads overrides', () => {
     const config = loadBrokerConfig({
       BROKER_PORT: '7000',
-      BROKER_DURABILITY: 'append',
+      BROKER_DURABILITY: 'os',
       BROKER_TOPICS: 'a:1, b:8',
       BROKER_TLS_CERT_FILE: '/c.pem',
       BROKER_TLS_KEY_FILE: '/k.pem',
@@ -28,7 +30,7 @@ describe('broker/config/loadBrokerConfig', () => {
     });
     expect(config).toMatchObject({
       port: 7000,
-      durability: 'append',
+      durability: 'os',
       initialTopics: [
         { name: 'a', partitions: 1 },
         { name: 'b', partitions: 8 },
@@ -42,7 +44,8 @@ describe('broker/config/loadBrokerConfig', () => {
 
   it.each([
     [{ BROKER_PORT: 'http' }, /BROKER_PORT must be an integer/],
-    [{ BROKER_DURABILITY: 'fast' }, /BROKER_DURABILITY must be one of append, interval, os/],
+    [{ BROKER_DURABILITY: 'fast' }, /BROKER_DURABILITY must be one of fsync, os/],
+    [{ BROKER_DURABILITY: 'interval' }, /BROKER_DURABILITY=interval was renamed.*use fsync/],
     [{ BROKER_TOPICS: 'x:0' }, /BROKER_TOPICS entries/],
     [{ BROKER_TLS_CERT_FILE: '/c.pem' }, /set together/],
     [{ BROKER_CONTROL_URL: 'localhost:9094' }, /BROKER_CONTROL_URL must be an http:\/\/ URL/],

@@ -1,5 +1,9 @@
 import { resolve } from 'node:path';
-import { DURABILITY_LEVELS, type DurabilityLevel } from '../storage/durability';
+import {
+  DURABILITY_LEVELS,
+  RENAMED_DURABILITY_LEVELS,
+  type DurabilityLevel,
+} from '../storage/durability';
 
 /** Everything the broker reads from its environment, with defaults. */
 export interface BrokerConfig {
@@ -14,9 +18,11 @@ export interface BrokerConfig {
   controlUrl: string | undefined;
   /** BROKER_DATA_DIR: where logs live (default ./.data/broker). */
   dataDir: string;
-  /** BROKER_DURABILITY: append | interval | os (default interval). */
+  /** BROKER_DURABILITY: fsync | os (default fsync), named by what an acknowledgement promises. */
   durability: DurabilityLevel;
-  /** BROKER_FLUSH_INTERVAL_MS: group-commit interval for `interval` (default 20). */
+  /** BROKER_FSYNC_MIN_INTERVAL_MS: at `fsync`, the least time between two fsyncs of a partition (default 0). */
+  fsyncMinIntervalMs: number;
+  /** BROKER_FLUSH_INTERVAL_MS: at `os`, how often the background flush fsyncs (default 1000). */
   flushIntervalMs: number;
   /** BROKER_SEGMENT_BYTES (default 64 MiB). */
   segmentBytes: number;
@@ -112,7 +118,13 @@ function controlUrl(raw: string | undefined): string | undefined {
 }
 
 export function loadBrokerConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
-  const durability = (env.BROKER_DURABILITY ?? 'interval') as DurabilityLevel;
+  const durability = (env.BROKER_DURABILITY ?? 'fsync') as DurabilityLevel;
+  const renamed = RENAMED_DURABILITY_LEVELS[durability];
+  if (renamed) {
+    throw new ConfigError(
+      `BROKER_DURABILITY=${durability} was renamed by what it promises: use ${renamed}`,
+    );
+  }
   if (!DURABILITY_LEVELS.includes(durability)) {
     throw new ConfigError(
       `BROKER_DURABILITY must be one of ${DURABILITY_LEVELS.join(', ')}, got "${durability}"`,
@@ -131,7 +143,8 @@ export function loadBrokerConfig(env: NodeJS.ProcessEnv = process.env): BrokerCo
     controlUrl: controlUrl(env.BROKER_CONTROL_URL),
     dataDir: resolve(env.BROKER_DATA_DIR ?? '.data/broker'),
     durability,
-    flushIntervalMs: integer(env, 'BROKER_FLUSH_INTERVAL_MS', 20, 1),
+    fsyncMinIntervalMs: integer(env, 'BROKER_FSYNC_MIN_INTERVAL_MS', 0, 0),
+    flushIntervalMs: integer(env, 'BROKER_FLUSH_INTERVAL_MS', 1_000, 1),
     segmentBytes: integer(env, 'BROKER_SEGMENT_BYTES', 64 * 1024 * 1024, 1024),
     indexIntervalBytes: integer(env, 'BROKER_INDEX_INTERVAL_BYTES', 4096, 64),
     retentionMs: integer(env, 'BROKER_RETENTION_MS', 7 * 24 * 3_600_000, -1),

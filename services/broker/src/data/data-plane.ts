@@ -68,10 +68,13 @@ export class DataPlane {
     const durable: Promise<void>[] = [];
     for (const step of plan) {
       const results = step.log.append(step.batches, nowMs);
-      this.appended.notify(step.log);
       const last = results[results.length - 1];
-      if (acks === Acks.ACKS_ALL)
-        durable.push(this.groupCommit.waitDurable(step.log, last.lastOffset + 1));
+      // Whatever the acks, the records become visible to fetches once the
+      // level's promise holds (at fsync: once durable), and fetches wake then.
+      const made = this.groupCommit.waitDurable(step.log, last.lastOffset + 1);
+      const wake = () => this.appended.notify(step.log);
+      void made.then(wake, wake);
+      if (acks === Acks.ACKS_ALL) durable.push(made);
       const list = responses.get(step.topic) ?? [];
       responses.set(step.topic, list);
       for (const [index, result] of results.entries()) {
@@ -254,10 +257,13 @@ export class DataPlane {
         const budget = Math.max(0, maxBytes - bytes);
         const limit =
           item.partitionMaxBytes > 0 ? Math.min(item.partitionMaxBytes, budget) : budget;
-        slot.highWatermark = log.logEndOffset;
+        const visibleEnd = this.groupCommit.visibleEnd(log);
+        slot.highWatermark = visibleEnd;
         slot.logStartOffset = log.logStartOffset;
         if (limit === 0 && bytes > 0) continue;
-        const result = await readInSlices(log, item.fetchOffset, Math.max(limit, 1));
+        const result = await readInSlices(log, item.fetchOffset, Math.max(limit, 1), () =>
+          this.groupCommit.visibleEnd(log),
+        );
         slot.batches = result.batches;
         bytes += result.bytes;
       } catch (error) {
@@ -285,7 +291,8 @@ export class DataPlane {
           case 'earliest':
             return { partition, offset: log.logStartOffset, timestampMs: -1 };
           case 'latest':
-            return { partition, offset: log.logEndOffset, timestampMs: -1 };
+            // As Kafka's high watermark: the end consumers can read to.
+            return { partition, offset: this.groupCommit.visibleEnd(log), timestampMs: -1 };
           case 'timestampMs':
             return {
               partition,
@@ -321,15 +328,16 @@ async function readInSlices(
   log: PartitionLog,
   fetchOffset: number,
   maxBytes: number,
+  visibleEnd: () => number,
 ): Promise<{ batches: Buffer[]; bytes: number }> {
-  const first = log.read(fetchOffset, Math.min(maxBytes, READ_SLICE_BYTES));
+  const first = log.read(fetchOffset, Math.min(maxBytes, READ_SLICE_BYTES), visibleEnd());
   const batches = first.batches;
   let { bytes, nextOffset } = first;
-  while (bytes < maxBytes && batches.length > 0 && nextOffset < log.logEndOffset) {
+  while (bytes < maxBytes && batches.length > 0 && nextOffset < visibleEnd()) {
     await new Promise((resolve) => setImmediate(resolve));
     let slice;
     try {
-      slice = log.read(nextOffset, Math.min(maxBytes - bytes, READ_SLICE_BYTES));
+      slice = log.read(nextOffset, Math.min(maxBytes - bytes, READ_SLICE_BYTES), visibleEnd());
     } catch {
       break; // retention or a delete got there first: serve what was read
     }

@@ -28,39 +28,120 @@ describe('broker/storage/GroupCommit', () => {
     return log.append([{ bytes, recordCount: 1, maxTimestampMs: 0 }], 0)[0].lastOffset + 1;
   };
 
-  it('interval: an acks=all waiter is released only by the next flush, which makes the data durable', async () => {
-    const commit = new GroupCommit('interval', 60_000, () => [log]);
-    const end = appendOne();
-    let released = false;
-    const waiting = commit.waitDurable(log, end).then(() => (released = true));
-    await Promise.resolve();
-    expect(released).toBe(false);
-    await commit.tick();
-    await waiting;
-    expect(log.durableEndOffset).toBe(end);
-  });
+  const fsyncs = () => {
+    let count = 0;
+    const sync = log.sync.bind(log);
+    jest.spyOn(log, 'sync').mockImplementation(() => {
+      count++;
+      return sync();
+    });
+    return () => count;
+  };
 
-  it('append: waiting fsyncs at once', async () => {
-    const commit = new GroupCommit('append', 60_000, () => [log]);
+  it('fsync: the first waiter starts an fsync at once, with no tick to wait out', async () => {
+    const commit = new GroupCommit(
+      'fsync',
+      { fsyncMinIntervalMs: 0, flushIntervalMs: 60_000 },
+      () => [log],
+    );
     const end = appendOne();
+    expect(commit.visibleEnd(log)).toBe(0);
     await commit.waitDurable(log, end);
     expect(log.durableEndOffset).toBe(end);
+    expect(commit.visibleEnd(log)).toBe(end);
   });
 
-  it('os: never waits and never fsyncs on the produce path', async () => {
-    const commit = new GroupCommit('os', 60_000, () => [log]);
-    appendOne();
-    await commit.waitDurable(log, 1);
+  it('fsync: waiters arriving during an fsync share the next one, which starts as it ends', async () => {
+    const commit = new GroupCommit(
+      'fsync',
+      { fsyncMinIntervalMs: 0, flushIntervalMs: 60_000 },
+      () => [log],
+    );
+    const target = log as unknown as { syncOnce(): Promise<void> };
+    const realSyncOnce = target.syncOnce.bind(log);
+    let openGate = () => {};
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    const started: number[] = [];
+    jest.spyOn(target, 'syncOnce').mockImplementation(async () => {
+      started.push(log.logEndOffset);
+      const done = realSyncOnce();
+      if (started.length === 1) await gate;
+      return done;
+    });
+    const first = commit.waitDurable(log, appendOne());
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(started).toEqual([1]);
+    // While the first fsync is in flight, ten more appends arrive, each with a waiter.
+    const more = Array.from({ length: 10 }, () => commit.waitDurable(log, appendOne()));
+    openGate();
+    await Promise.all([first, ...more]);
+    expect(log.durableEndOffset).toBe(11);
+    // The ten latecomers shared one fsync, started once the first ended.
+    expect(started).toEqual([1, 11]);
+  });
+
+  it('fsync with a least interval: fsyncs of a partition start at least that far apart', async () => {
+    let now = 0;
+    const commit = new GroupCommit(
+      'fsync',
+      { fsyncMinIntervalMs: 25, flushIntervalMs: 60_000 },
+      () => [log],
+      () => now,
+    );
+    const count = fsyncs();
+    await commit.waitDurable(log, appendOne());
+    expect(count()).toBe(1);
+    now = 5;
+    jest.useFakeTimers();
+    try {
+      let released = false;
+      const second = commit.waitDurable(log, appendOne()).then(() => (released = true));
+      await jest.advanceTimersByTimeAsync(19);
+      expect(released).toBe(false);
+      expect(count()).toBe(1);
+      now = 25;
+      await jest.advanceTimersByTimeAsync(1);
+      jest.useRealTimers();
+      await second;
+      expect(count()).toBe(2);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('os: acknowledges without an fsync, shows records at once, and the background flush makes them durable', async () => {
+    const commit = new GroupCommit('os', { fsyncMinIntervalMs: 0, flushIntervalMs: 60_000 }, () => [
+      log,
+    ]);
+    const end = appendOne();
+    await commit.waitDurable(log, end);
+    expect(log.durableEndOffset).toBe(0);
+    expect(commit.visibleEnd(log)).toBe(end);
+    await commit.flushAll();
+    expect(log.durableEndOffset).toBe(end);
+  });
+
+  it('a failed fsync fails its waiters and acknowledges nothing after it', async () => {
+    const commit = new GroupCommit(
+      'fsync',
+      { fsyncMinIntervalMs: 0, flushIntervalMs: 60_000 },
+      () => [log],
+    );
+    const end = appendOne();
+    jest
+      .spyOn(log as unknown as { syncOnce(): Promise<void> }, 'syncOnce')
+      .mockRejectedValueOnce(new Error('EIO'));
+    await expect(commit.waitDurable(log, end)).rejects.toThrow('EIO');
     expect(log.durableEndOffset).toBe(0);
   });
 
-  it('stop releases every waiter after a last flush', async () => {
-    const commit = new GroupCommit('interval', 60_000, () => [log]);
+  it('stop makes everything appended durable', async () => {
+    const commit = new GroupCommit('os', { fsyncMinIntervalMs: 0, flushIntervalMs: 60_000 }, () => [
+      log,
+    ]);
     commit.start();
     const end = appendOne();
-    const waiting = commit.waitDurable(log, end);
     await commit.stop();
-    await waiting;
     expect(log.durableEndOffset).toBe(end);
   });
 });

@@ -265,16 +265,21 @@ export class PartitionLog {
     this.context.onRolled?.(this);
   }
 
-  /** Whole batches from `offset` on; OFFSET_OUT_OF_RANGE outside [log start, log end]. */
-  read(offset: number, maxBytes: number): PartitionReadResult {
+  /**
+   * Whole batches from `offset` on, none at or past `endOffset` (what
+   * consumers may see: the durable end at fsync durability);
+   * OFFSET_OUT_OF_RANGE outside [log start, log end].
+   */
+  read(offset: number, maxBytes: number, endOffset = this.logEndOffset): PartitionReadResult {
     this.checkServing();
     const logStartOffset = this.logStartOffset;
-    const highWatermark = this.logEndOffset;
-    if (offset < logStartOffset || offset > highWatermark) {
+    const logEndOffset = this.logEndOffset;
+    const highWatermark = Math.min(endOffset, logEndOffset);
+    if (offset < logStartOffset || offset > logEndOffset) {
       throw new BrokerError(
         ErrorReason.OFFSET_OUT_OF_RANGE,
-        `offset ${offset} is outside the partition's range [${logStartOffset}, ${highWatermark}]`,
-        { log_start_offset: String(logStartOffset), log_end_offset: String(highWatermark) },
+        `offset ${offset} is outside the partition's range [${logStartOffset}, ${logEndOffset}]`,
+        { log_start_offset: String(logStartOffset), log_end_offset: String(logEndOffset) },
       );
     }
     const batches: Buffer[] = [];
@@ -289,6 +294,7 @@ export class PartitionLog {
       const result = segment.read(
         Math.max(offset, segment.baseOffset),
         bytes === 0 ? maxBytes : maxBytes - bytes,
+        highWatermark,
       );
       batches.push(...result.batches);
       bytes += result.bytes;

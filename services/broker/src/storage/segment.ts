@@ -248,7 +248,8 @@ export class Segment {
   }
 
   /** Whole batches holding `offset` and after, up to about `maxBytes` (the first batch always whole). */
-  read(offset: number, maxBytes: number): ReadResult {
+  /** Whole batches from `offset` on, up to `maxBytes` (at least one batch), none starting at or past `endOffset`. */
+  read(offset: number, maxBytes: number, endOffset = Number.POSITIVE_INFINITY): ReadResult {
     const batches: Buffer[] = [];
     let bytes = 0;
     let nextOffset = offset;
@@ -272,6 +273,7 @@ export class Segment {
           this.corrupt(position + cursor, offset);
         }
         const length = frameLength(header);
+        if (header.baseOffset >= endOffset) return { batches, bytes, nextOffset };
         if (lastOffsetOf(header) >= offset) {
           if (bytes > 0 && bytes + header.payloadLength > maxBytes)
             return { batches, bytes, nextOffset };
