@@ -14,6 +14,7 @@ import { BrokerModule } from './grpc/broker.module';
 import { startAdminHttp, type RunningAdminHttp } from './http/start-admin-http';
 import { GrpcExceptionFilter } from './grpc/grpc-exception.filter';
 import { MalformedRequestGuard } from './grpc/malformed-request';
+import { DataStreams } from './grpc/data-streams';
 import { PinoNestLogger } from './grpc/pino-nest-logger';
 import type { StorageFiles } from './storage/files/storage-files';
 import { BROKER_PACKAGE, BROKER_SERVICE, brokerPackageDefinition } from './grpc/service-definition';
@@ -73,8 +74,9 @@ export async function startBrokerServer(
       )
     : ServerCredentials.createInsecure();
   const address = `${config.host}:${config.port}`;
+  const streams = new DataStreams(broker.data, logger.child({ component: 'grpc' }));
   const app = await NestFactory.createMicroservice<MicroserviceOptions>(
-    BrokerModule.forBroker(broker),
+    BrokerModule.forBroker(broker, streams),
     {
       logger: new PinoNestLogger(logger.child({ component: 'nest' })),
       transport: Transport.GRPC,
@@ -120,6 +122,7 @@ export async function startBrokerServer(
       (closing ??= (async () => {
         health.setStatus('', 'NOT_SERVING');
         broker.wakeFetchers();
+        streams.drainAll();
         await admin.close();
         await app.close();
         await broker.close();

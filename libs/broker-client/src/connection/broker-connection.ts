@@ -8,10 +8,17 @@ import {
 import {
   BrokerClient,
   BrokerService,
+  type FetchRequest,
+  type FetchResponse,
+  type FetchStreamRequest,
+  type ProduceRequest,
+  type ProduceResponse,
+  type ProduceStreamRequest,
   type WatchMembershipRequest,
   type WatchMembershipResponse,
 } from '@hospital/proto';
 import { toClientError } from '../errors';
+import { PipelinedChannel } from './pipelined-channel';
 
 type Service = typeof BrokerService;
 export type UnaryMethod = {
@@ -37,6 +44,12 @@ export class BrokerConnection {
   readonly client: BrokerClient;
   readonly clientId: string;
   private readonly requestTimeoutMs: number;
+  private readonly produceStream: PipelinedChannel<
+    ProduceRequest,
+    ProduceResponse,
+    ProduceStreamRequest
+  >;
+  private readonly fetchStream: PipelinedChannel<FetchRequest, FetchResponse, FetchStreamRequest>;
 
   constructor(readonly options: ConnectionOptions) {
     const channelCredentials: ChannelCredentials = options.tls
@@ -49,6 +62,61 @@ export class BrokerConnection {
     });
     this.clientId = options.clientId ?? 'hospital-client';
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.produceStream = new PipelinedChannel<
+      ProduceRequest,
+      ProduceResponse,
+      ProduceStreamRequest
+    >('ProduceStream', () => this.client.produceStream(), {
+      request: (correlationId, request) => ({ correlationId, request }),
+    });
+    this.fetchStream = new PipelinedChannel<FetchRequest, FetchResponse, FetchStreamRequest>(
+      'FetchStream',
+      () => this.client.fetchStream(),
+      {
+        request: (correlationId, request) => ({ correlationId, request, cancel: false }),
+        cancel: (correlationId) => ({ correlationId, request: undefined, cancel: true }),
+      },
+    );
+  }
+
+  /**
+   * A Produce, pipelined on the connection's ProduceStream (no per-request
+   * HTTP/2 stream), or unary where the broker has no ProduceStream.
+   */
+  produce(request: ProduceRequest, options: { timeoutMs?: number } = {}): Promise<ProduceResponse> {
+    return this.pipelined(this.produceStream, request, options, () =>
+      this.call('produce', request, options),
+    );
+  }
+
+  /** A Fetch (long poll), pipelined on the connection's FetchStream, or unary where the broker has none. */
+  fetch(
+    request: FetchRequest,
+    options: { timeoutMs?: number; signal?: AbortSignal } = {},
+  ): Promise<FetchResponse> {
+    return this.pipelined(this.fetchStream, request, options, () =>
+      this.call('fetch', request, options),
+    );
+  }
+
+  private async pipelined<Request, Response, Outgoing>(
+    channel: PipelinedChannel<Request, Response, Outgoing>,
+    request: Request,
+    options: { timeoutMs?: number; signal?: AbortSignal },
+    unary: () => Promise<Response>,
+  ): Promise<Response> {
+    if (!channel.unsupported) {
+      try {
+        return await channel.call(
+          request,
+          options.timeoutMs ?? this.requestTimeoutMs,
+          options.signal,
+        );
+      } catch (error) {
+        if (!channel.unsupported) throw error;
+      }
+    }
+    return unary();
   }
 
   call<K extends UnaryMethod>(
@@ -89,6 +157,8 @@ export class BrokerConnection {
   }
 
   close(): void {
+    this.produceStream.close();
+    this.fetchStream.close();
     this.client.close();
   }
 }

@@ -54,8 +54,7 @@ export class Fetcher {
     const abort = (this.inFlight = new AbortController());
     let response;
     try {
-      response = await this.connection.call(
-        'fetch',
+      response = await this.connection.fetch(
         {
           maxWaitMs: this.options.maxWaitMs,
           minBytes: 1,

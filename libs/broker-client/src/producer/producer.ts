@@ -323,8 +323,7 @@ export class Producer {
       encodedBytes = encoded.records.length;
       const response = await withRetry(
         () =>
-          this.connection.call(
-            'produce',
+          this.connection.produce(
             {
               acks: ACKS[queue.acks],
               timeoutMs: this.options.timeoutMs,

@@ -1,6 +1,6 @@
 import type { Metadata, ServerUnaryCall } from '@grpc/grpc-js';
 import { Controller } from '@nestjs/common';
-import { GrpcMethod } from '@nestjs/microservices';
+import { GrpcMethod, GrpcStreamCall } from '@nestjs/microservices';
 import type {
   CreatePartitionsRequest,
   CreatePartitionsResponse,
@@ -20,12 +20,17 @@ import type {
 } from '@hospital/proto';
 import { Broker } from '../broker';
 import { requireAdmin } from './admin-auth';
+import { DataStreams } from './data-streams';
+import type { PipelinedCall } from './pipelined-streams';
 import { BROKER_SERVICE } from './service-definition';
 
 /** The gRPC surface of topics and the data plane: each method hands the request to the broker. */
 @Controller()
 export class BrokerController {
-  constructor(private readonly broker: Broker) {}
+  constructor(
+    private readonly broker: Broker,
+    private readonly streams: DataStreams,
+  ) {}
 
   @GrpcMethod(BROKER_SERVICE, 'createTopic')
   createTopic(request: CreateTopicRequest): CreateTopicResponse {
@@ -57,6 +62,16 @@ export class BrokerController {
   @GrpcMethod(BROKER_SERVICE, 'produce')
   produce(request: internal.ProduceRequestView): Promise<ProduceResponse> {
     return this.broker.data.produce(request);
+  }
+
+  @GrpcStreamCall(BROKER_SERVICE, 'produceStream')
+  produceStream(call: PipelinedCall<internal.ProduceRequestView, ProduceResponse>): void {
+    this.streams.produce.serve(call);
+  }
+
+  @GrpcStreamCall(BROKER_SERVICE, 'fetchStream')
+  fetchStream(call: PipelinedCall<FetchRequest, internal.FetchResponseView>): void {
+    this.streams.fetch.serve(call);
   }
 
   @GrpcMethod(BROKER_SERVICE, 'fetch')

@@ -10,7 +10,9 @@ export const BROKER_SERVICE = 'Broker';
  * swapped for their broker-side views: Produce requests arrive with each
  * batch as raw bytes, and Fetch answers go out with stored batches as they
  * are on disk. Same wire format, no per-record work. A request that does
- * not decode reaches the handlers as a MalformedRequest (see there).
+ * not decode reaches the handlers as a MalformedRequest (see there); so
+ * does a ProduceStream message, each holding a Produce request view, and
+ * FetchStream answers go out as views too.
  */
 export function brokerServiceDefinition(): ServiceDefinition {
   const methods = Object.fromEntries(
@@ -29,6 +31,17 @@ export function brokerServiceDefinition(): ServiceDefinition {
       requestDeserialize: tolerantDecoder(requestType(BrokerService.produce.path), (bytes) =>
         internal.ProduceRequestView.decode(bytes),
       ),
+    },
+    produceStream: {
+      ...methods.produceStream,
+      requestDeserialize: tolerantDecoder(`${BROKER_PACKAGE}.ProduceStreamRequest`, (bytes) =>
+        internal.ProduceStreamRequestView.decode(bytes),
+      ),
+    },
+    fetchStream: {
+      ...methods.fetchStream,
+      responseSerialize: (value: internal.FetchStreamResponseView) =>
+        Buffer.from(internal.FetchStreamResponseView.encode(value).finish()),
     },
     fetch: {
       ...methods.fetch,

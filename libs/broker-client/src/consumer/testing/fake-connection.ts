@@ -19,15 +19,25 @@ type Handlers = {
  */
 export function fakeConnection(handlers: Handlers) {
   const calls: { method: UnaryMethod; request: unknown }[] = [];
+  const call = async (
+    method: UnaryMethod,
+    request: unknown,
+    options: { signal?: AbortSignal } = {},
+  ) => {
+    calls.push({ method, request });
+    const handler = handlers[method] as
+      ((request: unknown, options: { signal?: AbortSignal }) => unknown) | undefined;
+    if (!handler) throw new Error(`fake connection: no answer for ${method}`);
+    return handler(request, options);
+  };
   const connection = {
     clientId: 'fake',
-    call: async (method: UnaryMethod, request: unknown, options: { signal?: AbortSignal } = {}) => {
-      calls.push({ method, request });
-      const handler = handlers[method] as
-        ((request: unknown, options: { signal?: AbortSignal }) => unknown) | undefined;
-      if (!handler) throw new Error(`fake connection: no answer for ${method}`);
-      return handler(request, options);
-    },
+    call,
+    // The pipelined calls answer as their unary forms do.
+    produce: (request: unknown, options?: { signal?: AbortSignal }) =>
+      call('produce', request, options),
+    fetch: (request: unknown, options?: { signal?: AbortSignal }) =>
+      call('fetch', request, options),
     watchMembership: () => Object.assign(new EventEmitter(), { cancel: () => {} }),
   };
   const called = (method: UnaryMethod) =>
