@@ -1,21 +1,28 @@
 // The same workload on our broker, Redis Streams consumer groups and NATS
 // JetStream, in one run on one machine: 300-byte records, produce throughput
 // (acknowledged by the server), consume throughput (a group consumer that
-// acknowledges), and end-to-end latency at a fixed offered rate. Redis and
-// NATS run only where Debian's redis-server and nats-server are installed;
-// the bench starts them on loopback itself, with durability comparable to our
-// broker's default (fsync about every second or better).
+// acknowledges), and end-to-end latency at a fixed offered rate. Each peer
+// runs twice: driven the way a typical client does it, and at its best the
+// way its experts drive it. Every row says what an acknowledgement promises,
+// so rows are compared at equal durability. Redis and NATS run only where
+// Debian's redis-server and nats-server are installed; the bench starts them
+// on loopback itself.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Admin, BrokerConnection, Consumer, Producer } from '@hospital/broker-client';
-import { rebalanceTriggerLabel } from '@hospital/proto';
+import { BrokerConnection, Consumer, Producer } from '@hospital/broker-client';
 import { findFreePort, startBroker } from '@hospital/processes';
+
+/** What an acknowledgement promises, strongest first. */
+export type Promised = 'fsync' | 'os';
 
 export interface SystemResult {
   system: string;
+  /** 'typical': the simplest client calls; 'best': driven the way its experts drive it. */
+  client: 'typical' | 'best';
+  promised: Promised;
   produceRecordsPerSec: number;
   consumeRecordsPerSec: number;
   latencyP50Ms: number;
@@ -26,6 +33,8 @@ export interface SystemResult {
 /** What each system under test must do; records carry their send time in their first 8 bytes. */
 interface System {
   name: string;
+  client: 'typical' | 'best';
+  promised: Promised;
   note: string;
   /** Sends all, resolving once every record is acknowledged by the server. */
   produce(records: Buffer[]): Promise<void>;
@@ -35,6 +44,10 @@ interface System {
 }
 
 const CHUNK = 1_000;
+/** Partitions, streams or subjects the load is spread over, where a row spreads it. */
+const LANES = 4;
+/** Publishes a "best" client keeps unacknowledged at once. */
+const WINDOW = 8_192;
 
 function record(size: number): Buffer {
   const buffer = Buffer.alloc(size, 0x61);
@@ -53,16 +66,35 @@ async function until(check: () => boolean, timeoutMs: number, what: string): Pro
   }
 }
 
-async function ourBroker(): Promise<System> {
+/** Sends through `publish` with at most WINDOW acknowledgements outstanding. */
+async function windowed(
+  records: Buffer[],
+  publish: (value: Buffer, index: number) => Promise<unknown>,
+): Promise<void> {
+  const outstanding = new Set<Promise<unknown>>();
+  for (const [index, value] of records.entries()) {
+    const sent = publish(value, index).finally(() => outstanding.delete(sent));
+    outstanding.add(sent);
+    if (outstanding.size >= WINDOW) await Promise.race(outstanding);
+  }
+  await Promise.all(outstanding);
+}
+
+async function hospitalBroker(level: Promised): Promise<System> {
   const broker = await startBroker({
-    env: { BROKER_TOPICS: 'bench.compare:4' },
+    env: { BROKER_TOPICS: `bench.compare:${LANES}`, BROKER_DURABILITY: level },
   });
   const connection = new BrokerConnection({ broker: broker.address, clientId: 'bench' });
   const producer = new Producer(connection);
   let groups = 0;
   return {
-    name: 'hospital broker',
-    note: '4 partitions, acks=all, durability interval (fsync every 20 ms)',
+    name: `hospital broker (${level})`,
+    client: 'best',
+    promised: level,
+    note:
+      level === 'fsync'
+        ? `${LANES} partitions, acks=all, fsync before the acknowledgement (adaptive group commit), our Producer and Consumer`
+        : `${LANES} partitions, acks=all, in the page cache at the acknowledgement, fsync every 1 s, our Producer and Consumer`,
     async produce(records) {
       const sends: Promise<unknown>[] = [];
       for (let start = 0; start < records.length; start += CHUNK)
@@ -87,7 +119,7 @@ async function ourBroker(): Promise<System> {
       consumer.events.on('consumer.group.join', () => (assigned = true));
       consumer.subscribe({ topics: ['bench.compare'] });
       await consumer.run({
-        partitionsConsumedConcurrently: 4,
+        partitionsConsumedConcurrently: LANES,
         eachBatch: async ({ batch, resolveOffset }) => {
           for (const message of batch.messages) onRecord(Buffer.from(message.value ?? []));
           const last = batch.messages.at(-1);
@@ -125,9 +157,28 @@ function startServer(command: string, args: string[], ready: RegExp): Promise<Ch
   });
 }
 
-async function redisStreams(): Promise<System | undefined> {
+async function stopServer(server: ChildProcess, dir: string): Promise<void> {
+  server.kill('SIGTERM');
+  await new Promise((resolve) => server.once('exit', resolve));
+  rmSync(dir, { recursive: true, force: true });
+}
+
+interface RedisRow {
+  client: 'typical' | 'best';
+  /** Redis's appendfsync: 'always' fsyncs before replying, 'everysec' once a second. */
+  appendfsync: 'always' | 'everysec';
+}
+
+type StreamAnswer =
+  | {
+      name: string | Buffer;
+      messages: { id: string | Buffer; message: { v: string | Buffer } }[];
+    }[]
+  | null;
+
+async function redisStreams({ client: style, appendfsync }: RedisRow): Promise<System | undefined> {
   if (!existsSync('/usr/bin/redis-server')) return undefined;
-  const { createClient } = await import('redis');
+  const { createClient, RESP_TYPES } = await import('redis');
   const dir = mkdtempSync(join(tmpdir(), 'bench-redis-'));
   const port = await findFreePort();
   const server = await startServer(
@@ -144,17 +195,32 @@ async function redisStreams(): Promise<System | undefined> {
       '--appendonly',
       'yes',
       '--appendfsync',
-      'everysec',
+      appendfsync,
     ],
     /Ready to accept connections/,
   );
   const client = createClient({ url: `redis://127.0.0.1:${port}` });
   await client.connect();
+  const version = (await client.info('server')).match(/redis_version:(\S+)/)?.[1];
+  const best = style === 'best';
+  // At its best: one stream per lane, Buffer values end to end, deep pipelines.
+  const streams = best ? Array.from({ length: LANES }, (_, lane) => `bench-${lane}`) : ['bench'];
+  let sent = 0;
   let groups = 0;
   return {
-    name: 'Redis Streams',
-    note: `redis-server ${(await client.info('server')).match(/redis_version:(\S+)/)?.[1]}, one stream, appendfsync everysec, XADD pipelined`,
+    name: `Redis Streams (${appendfsync})`,
+    client: style,
+    promised: appendfsync === 'always' ? 'fsync' : 'os',
+    note: best
+      ? `redis-server ${version}, ${LANES} streams, appendfsync ${appendfsync}, XADD pipelined ${WINDOW} deep, Buffer values, XREADGROUP over all streams COUNT 10000`
+      : `redis-server ${version}, one stream, appendfsync ${appendfsync}, XADD pipelined in chunks of ${CHUNK}, string values`,
     async produce(records) {
+      if (best) {
+        await windowed(records, (value) =>
+          client.xAdd(streams[sent++ % streams.length], '*', { v: value }),
+        );
+        return;
+      }
       for (let start = 0; start < records.length; start += CHUNK)
         await Promise.all(
           records
@@ -164,8 +230,11 @@ async function redisStreams(): Promise<System | undefined> {
     },
     async consume(onRecord) {
       const group = `bench-${++groups}`;
-      await client.xGroupCreate('bench', group, '$', { MKSTREAM: true });
-      const reader = client.duplicate();
+      for (const stream of streams)
+        await client.xGroupCreate(stream, group, '$', { MKSTREAM: true });
+      const reader = best
+        ? client.duplicate().withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer })
+        : client.duplicate();
       await reader.connect();
       let running = true;
       const loop = (async () => {
@@ -173,17 +242,25 @@ async function redisStreams(): Promise<System | undefined> {
           const answer = (await reader.xReadGroup(
             group,
             'c1',
-            { key: 'bench', id: '>' },
-            { COUNT: CHUNK, BLOCK: 100 },
-          )) as { messages: { id: string; message: { v: string } }[] }[] | null;
-          const messages = answer?.[0]?.messages ?? [];
-          if (messages.length === 0) continue;
-          for (const message of messages) onRecord(Buffer.from(message.message.v, 'latin1'));
-          await reader.xAck(
-            'bench',
-            group,
-            messages.map((message) => message.id),
-          );
+            streams.map((key) => ({ key, id: '>' })),
+            { COUNT: best ? 10_000 : CHUNK, BLOCK: 100 },
+          )) as StreamAnswer;
+          for (const stream of answer ?? []) {
+            if (stream.messages.length === 0) continue;
+            for (const message of stream.messages)
+              onRecord(
+                typeof message.message.v === 'string'
+                  ? Buffer.from(message.message.v, 'latin1')
+                  : message.message.v,
+              );
+            const acked = reader.xAck(
+              stream.name.toString(),
+              group,
+              stream.messages.map((message) => message.id.toString()),
+            );
+            // At its best the acknowledgement rides the pipeline with the next read.
+            if (!best) await acked;
+          }
         }
       })();
       return async () => {
@@ -194,32 +271,50 @@ async function redisStreams(): Promise<System | undefined> {
     },
     async close() {
       await client.quit();
-      server.kill('SIGTERM');
-      await new Promise((resolve) => server.once('exit', resolve));
-      rmSync(dir, { recursive: true, force: true });
+      await stopServer(server, dir);
     },
   };
 }
 
-async function natsJetStream(): Promise<System | undefined> {
-  if (!existsSync('/usr/sbin/nats-server') && !existsSync('/usr/bin/nats-server')) return undefined;
+async function natsJetStream(style: 'typical' | 'best'): Promise<System | undefined> {
+  const binary = ['/usr/sbin/nats-server', '/usr/bin/nats-server'].find((path) => existsSync(path));
+  if (!binary) return undefined;
   const nats = await import('nats');
   const dir = mkdtempSync(join(tmpdir(), 'bench-nats-'));
   const port = await findFreePort();
   const server = await startServer(
-    existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : '/usr/bin/nats-server',
+    binary,
     ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir],
     /Server is ready/,
   );
   const connection = await nats.connect({ servers: `127.0.0.1:${port}` });
   const manager = await connection.jetstreamManager();
-  await manager.streams.add({ name: 'BENCH', subjects: ['bench'], storage: nats.StorageType.File });
+  const best = style === 'best';
+  // At its best: a stream per lane (each stream is served on its own), async publish with a window.
+  const lanes = best ? LANES : 1;
+  const streamOf = (lane: number) => (best ? `BENCH${lane}` : 'BENCH');
+  const subjectOf = (lane: number) => (best ? `bench.${lane}` : 'bench');
+  for (let lane = 0; lane < lanes; lane++)
+    await manager.streams.add({
+      name: streamOf(lane),
+      subjects: [subjectOf(lane)],
+      storage: nats.StorageType.File,
+    });
   const js = connection.jetstream();
+  let sent = 0;
   let groups = 0;
   return {
     name: 'NATS JetStream',
-    note: `nats-server ${connection.info?.version}, one file-backed stream, publish acknowledged`,
+    client: style,
+    promised: 'os',
+    note: best
+      ? `nats-server ${connection.info?.version}, ${lanes} file-backed streams, async publish with ${WINDOW} acks outstanding, pull consumers with AckAll every 256 messages; acknowledged once written to the OS (2.9 has no fsync-before-ack setting)`
+      : `nats-server ${connection.info?.version}, one file-backed stream, publish acknowledged in chunks of ${CHUNK}, every message acked; acknowledged once written to the OS`,
     async produce(records) {
+      if (best) {
+        await windowed(records, (value) => js.publish(subjectOf(sent++ % lanes), value));
+        return;
+      }
       for (let start = 0; start < records.length; start += CHUNK)
         await Promise.all(
           records.slice(start, start + CHUNK).map((value) => js.publish('bench', value)),
@@ -227,29 +322,35 @@ async function natsJetStream(): Promise<System | undefined> {
     },
     async consume(onRecord) {
       const durable = `bench-${++groups}`;
-      await manager.consumers.add('BENCH', {
-        durable_name: durable,
-        ack_policy: nats.AckPolicy.Explicit,
-        deliver_policy: nats.DeliverPolicy.New,
-      });
-      const consumer = await js.consumers.get('BENCH', durable);
-      const messages = await consumer.consume({ max_messages: CHUNK });
-      const loop = (async () => {
-        for await (const message of messages) {
-          onRecord(Buffer.from(message.data));
-          message.ack();
-        }
-      })();
+      const loops: Promise<void>[] = [];
+      const iterators: { close(): Promise<void | Error> }[] = [];
+      for (let lane = 0; lane < lanes; lane++) {
+        await manager.consumers.add(streamOf(lane), {
+          durable_name: durable,
+          ack_policy: best ? nats.AckPolicy.All : nats.AckPolicy.Explicit,
+          deliver_policy: nats.DeliverPolicy.New,
+        });
+        const consumer = await js.consumers.get(streamOf(lane), durable);
+        const messages = await consumer.consume({ max_messages: best ? 10_000 : CHUNK });
+        iterators.push(messages);
+        loops.push(
+          (async () => {
+            let unacked = 0;
+            for await (const message of messages) {
+              onRecord(Buffer.from(message.data));
+              if (!best || ++unacked % 256 === 0) message.ack();
+            }
+          })(),
+        );
+      }
       return async () => {
-        await messages.close();
-        await loop;
+        await Promise.all(iterators.map((messages) => messages.close()));
+        await Promise.all(loops);
       };
     },
     async close() {
       await connection.drain();
-      server.kill('SIGTERM');
-      await new Promise((resolve) => server.once('exit', resolve));
-      rmSync(dir, { recursive: true, force: true });
+      await stopServer(server, dir);
     },
   };
 }
@@ -296,6 +397,8 @@ async function measure(
   const sorted = [...latencies].sort((a, b) => a - b);
   return {
     system: system.name,
+    client: system.client,
+    promised: system.promised,
     produceRecordsPerSec: Math.round(count / (produceMs / 1_000)),
     consumeRecordsPerSec: Math.round(count / (consumeMs / 1_000)),
     latencyP50Ms: Number(percentile(sorted, 50).toFixed(2)),
@@ -303,6 +406,26 @@ async function measure(
     note: system.note,
   };
 }
+
+/** The rows, in the order they run. */
+const SYSTEMS: { label: string; start(): Promise<System | undefined> }[] = [
+  { label: 'hospital broker (fsync)', start: () => hospitalBroker('fsync') },
+  { label: 'hospital broker (os)', start: () => hospitalBroker('os') },
+  {
+    label: 'Redis Streams, typical client',
+    start: () => redisStreams({ client: 'typical', appendfsync: 'everysec' }),
+  },
+  {
+    label: 'Redis Streams at its best (everysec)',
+    start: () => redisStreams({ client: 'best', appendfsync: 'everysec' }),
+  },
+  {
+    label: 'Redis Streams at its best (always)',
+    start: () => redisStreams({ client: 'best', appendfsync: 'always' }),
+  },
+  { label: 'NATS JetStream, typical client', start: () => natsJetStream('typical') },
+  { label: 'NATS JetStream at its best', start: () => natsJetStream('best') },
+];
 
 /** Every installed system, one after another (never at once: 2 cores). */
 export async function compareSystems(options: {
@@ -313,14 +436,14 @@ export async function compareSystems(options: {
   log(line: string): void;
 }): Promise<SystemResult[]> {
   const results: SystemResult[] = [];
-  for (const start of [ourBroker, redisStreams, natsJetStream]) {
+  for (const { label, start } of SYSTEMS) {
     const system = await start();
     if (!system) {
-      options.log(`compare: skipping ${start.name} (server not installed)`);
+      options.log(`compare: skipping ${label} (server not installed)`);
       continue;
     }
     options.log(
-      `compare: ${system.name}: ${options.count} × ${options.size} B, then ${options.rate}/s for ${options.seconds} s ...`,
+      `compare: ${label}: ${options.count} × ${options.size} B, then ${options.rate}/s for ${options.seconds} s ...`,
     );
     try {
       results.push(
@@ -333,6 +456,43 @@ export async function compareSystems(options: {
   return results;
 }
 
+export interface CompareRatio {
+  promised: Promised;
+  ours: string;
+  bestPeer: string;
+  consumeRatio: number;
+  latencyP50Ratio: number;
+}
+
+/**
+ * Ours against the best peer row that promises as much or more: at fsync
+ * only fsync rows qualify; at os, every row does.
+ */
+export function compareRatios(results: SystemResult[]): CompareRatio[] {
+  const ratios: CompareRatio[] = [];
+  for (const ours of results.filter((result) => result.system.startsWith('hospital'))) {
+    const peers = results.filter(
+      (result) =>
+        !result.system.startsWith('hospital') &&
+        (ours.promised === 'os' || result.promised === 'fsync'),
+    );
+    if (peers.length === 0) continue;
+    const best = peers.reduce((a, b) => (b.consumeRecordsPerSec > a.consumeRecordsPerSec ? b : a));
+    const fastest = peers.reduce((a, b) => (b.latencyP50Ms < a.latencyP50Ms ? b : a));
+    ratios.push({
+      promised: ours.promised,
+      ours: ours.system,
+      bestPeer: `${best.system}, ${best.client}`,
+      consumeRatio: Number((ours.consumeRecordsPerSec / best.consumeRecordsPerSec).toFixed(2)),
+      latencyP50Ratio: Number((ours.latencyP50Ms / fastest.latencyP50Ms).toFixed(2)),
+    });
+  }
+  return ratios;
+}
+
+const label = (result: SystemResult) =>
+  result.system.startsWith('hospital') ? result.system : `${result.system}, ${result.client}`;
+
 /** Throughput and latency side by side, as a self-contained SVG. */
 export function compareChart(results: SystemResult[]): string {
   const panels = [
@@ -341,124 +501,45 @@ export function compareChart(results: SystemResult[]): string {
     { title: 'latency p50 (ms)', value: (r: SystemResult) => r.latencyP50Ms },
     { title: 'latency p99 (ms)', value: (r: SystemResult) => r.latencyP99Ms },
   ];
-  const colors = ['#2458d6', '#c62f2f', '#1b8a4b'];
-  const width = 220;
-  const height = 200;
+  const colorOf = (result: SystemResult) => {
+    if (result.system.startsWith('hospital'))
+      return result.promised === 'fsync' ? '#1d3f9e' : '#5b86e5';
+    if (result.system.startsWith('Redis'))
+      return result.client === 'typical'
+        ? '#f0a0a0'
+        : result.promised === 'fsync'
+          ? '#8e1c1c'
+          : '#c62f2f';
+    return result.client === 'typical' ? '#9fd8b5' : '#1b8a4b';
+  };
+  const width = 300;
+  const height = 220;
+  const bar = Math.min(50, Math.floor((width - 20) / Math.max(results.length, 1)) - 4);
   const parts: string[] = [];
   panels.forEach((panel, index) => {
     const x0 = 20 + index * (width + 20);
     const max = Math.max(...results.map(panel.value), 1);
     parts.push(`<text x="${x0}" y="20" font-size="13" font-weight="600">${panel.title}</text>`);
-    results.forEach((result, bar) => {
+    results.forEach((result, position) => {
       const value = panel.value(result);
       const barHeight = (value / max) * (height - 60);
-      const x = x0 + 10 + bar * 65;
+      const x = x0 + 10 + position * (bar + 4);
       const y = height - 20 - barHeight;
       parts.push(
-        `<rect x="${x}" y="${y}" width="50" height="${barHeight}" fill="${colors[bar % colors.length]}"/>`,
+        `<rect x="${x}" y="${y}" width="${bar}" height="${barHeight}" fill="${colorOf(result)}"/>`,
       );
       parts.push(
-        `<text x="${x + 25}" y="${y - 4}" font-size="10" text-anchor="middle">${value.toLocaleString('en-US')}</text>`,
+        `<text x="${x + bar / 2}" y="${y - 4}" font-size="9" text-anchor="middle">${value.toLocaleString('en-US')}</text>`,
       );
     });
   });
-  results.forEach((result, index) =>
+  results.forEach((result, index) => {
+    const x = 20 + (index % 4) * 320;
+    const y = height + 8 + Math.floor(index / 4) * 18;
     parts.push(
-      `<rect x="${20 + index * 170}" y="${height + 5}" width="10" height="10" fill="${colors[index % colors.length]}"/><text x="${35 + index * 170}" y="${height + 14}" font-size="12">${result.system}</text>`,
-    ),
-  );
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${20 + panels.length * (width + 20)}" height="${height + 30}" font-family="system-ui, sans-serif">${parts.join('')}</svg>\n`;
-}
-
-export interface RebalanceSpan {
-  generationId: number;
-  trigger: string;
-  reason: string;
-  startMs: number;
-  pauseMs: number;
-}
-
-/**
- * A rebalance timeline on our broker under load: one consumer, a second joins
- * at 2 s, the first leaves gracefully at 4 s; the group's own record of its
- * rebalances (DescribeGroup), relative to the start.
- */
-export async function rebalanceTimeline(): Promise<RebalanceSpan[]> {
-  const broker = await startBroker({
-    env: { BROKER_TOPICS: 'bench.timeline:4', BROKER_GROUP_INITIAL_REBALANCE_DELAY_MS: '0' },
+      `<rect x="${x}" y="${y}" width="10" height="10" fill="${colorOf(result)}"/><text x="${x + 15}" y="${y + 9}" font-size="12">${label(result)}: acknowledged = ${result.promised === 'fsync' ? 'on disk' : 'in the OS'}</text>`,
+    );
   });
-  const connection = new BrokerConnection({ broker: broker.address, clientId: 'timeline' });
-  const producer = new Producer(connection);
-  const consumers: { consumer: Consumer; connection: BrokerConnection }[] = [];
-  const join = async (name: string) => {
-    const memberConnection = new BrokerConnection({ broker: broker.address, clientId: name });
-    const consumer = new Consumer(memberConnection, {
-      groupId: 'timeline',
-      sessionTimeoutMs: 6_000,
-      heartbeatIntervalMs: 500,
-    });
-    consumer.subscribe({ topics: ['bench.timeline'] });
-    await consumer.run({
-      eachBatch: async ({ batch, resolveOffset }) =>
-        resolveOffset(batch.messages.at(-1)?.offset ?? 0),
-    });
-    consumers.push({ consumer, connection: memberConnection });
-  };
-  const started = Date.now();
-  let producing = true;
-  const load = (async () => {
-    while (producing) {
-      await producer.send({
-        topic: 'bench.timeline',
-        messages: Array.from({ length: 50 }, () => ({ value: record(300) })),
-      });
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  })();
-  try {
-    await join('consumer-1');
-    await new Promise((resolve) => setTimeout(resolve, 2_000 - (Date.now() - started)));
-    await join('consumer-2');
-    await new Promise((resolve) => setTimeout(resolve, 4_000 - (Date.now() - started)));
-    await consumers[0].consumer.stop();
-    await new Promise((resolve) => setTimeout(resolve, 6_000 - (Date.now() - started)));
-    const group = await new Admin(connection).describeGroup('timeline');
-    return group.rebalances
-      .filter((record) => record.endedMs > 0)
-      .map((record) => ({
-        generationId: record.generationId,
-        trigger: rebalanceTriggerLabel(record.trigger),
-        reason: record.reason,
-        startMs: record.startedMs - started,
-        pauseMs: record.endedMs - record.startedMs,
-      }));
-  } finally {
-    producing = false;
-    await load;
-    for (const { consumer, connection: memberConnection } of consumers) {
-      await consumer.stop().catch(() => undefined);
-      memberConnection.close();
-    }
-    await producer.disconnect();
-    connection.close();
-    await broker.stop();
-    broker.cleanup();
-  }
-}
-
-/** The timeline as an SVG: one bar per rebalance on a 0–6 s axis, labelled with its trigger and pause. */
-export function timelineChart(spans: RebalanceSpan[]): string {
-  const width = 760;
-  const scale = (ms: number) => 20 + (ms / 6_000) * (width - 40);
-  const rows = spans.map((span, index) => {
-    const y = 40 + index * 34;
-    const x = scale(span.startMs);
-    const barWidth = Math.max(2, scale(span.startMs + span.pauseMs) - x);
-    return `<rect x="${x}" y="${y}" width="${barWidth}" height="14" fill="#b26a00"/><text x="${x}" y="${y + 28}" font-size="11">generation ${span.generationId}: ${span.trigger}, paused ${span.pauseMs} ms</text>`;
-  });
-  const ticks = [0, 1, 2, 3, 4, 5, 6].map(
-    (second) =>
-      `<line x1="${scale(second * 1_000)}" y1="30" x2="${scale(second * 1_000)}" y2="${44 + spans.length * 34}" stroke="#dde1ea"/><text x="${scale(second * 1_000)}" y="24" font-size="10" text-anchor="middle">${second} s</text>`,
-  );
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${60 + spans.length * 34}" font-family="system-ui, sans-serif"><text x="20" y="12" font-size="12" font-weight="600">rebalances under load: consumer-2 joins at 2 s, consumer-1 leaves at 4 s</text>${ticks.join('')}${rows.join('')}</svg>\n`;
+  const rows = Math.ceil(results.length / 4);
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${20 + panels.length * (width + 20)}" height="${height + 14 + rows * 18}" font-family="system-ui, sans-serif">${parts.join('')}</svg>\n`;
 }

@@ -3,7 +3,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
-import { compareChart, compareSystems, rebalanceTimeline, timelineChart } from './compare-bench';
+import { compareChart, compareRatios, compareSystems } from './compare-bench';
+import { eagerPauses, rebalanceTimeline, timelineChart } from './rebalance-timeline';
+import { rebalanceAtScale, type RebalanceAtScaleResult } from './rebalance-scale';
 import { runBrokerCase, type BrokerBenchCase, type BrokerBenchResult } from './broker-bench';
 import {
   measureLatency,
@@ -186,7 +188,7 @@ async function brokerSuite(): Promise<void> {
 
 const SERVICE_CHECKOUTS = Number(process.env.BENCH_SERVICE_CHECKOUTS ?? 50_000);
 /** Steady POST rates for the latency runs; each lasts BENCH_LATENCY_SECONDS. */
-const LATENCY_RATES = (process.env.BENCH_LATENCY_RATES ?? '250,500,1000').split(',').map(Number);
+const LATENCY_RATES = (process.env.BENCH_LATENCY_RATES ?? '1000').split(',').map(Number);
 const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 10);
 
 /** The hospital services: upsert throughput per consumer group, end-to-end latency at a steady rate. */
@@ -274,28 +276,92 @@ async function compareSuite(): Promise<void> {
     log: (line) => console.error(line),
   });
   console.log(
-    '\nSide by side: 300-byte records; produce acknowledged by the server; a group consumer that acknowledges\n',
+    '\nSide by side: 300-byte records; produce acknowledged by the server; a group consumer that acknowledges; latency at 1,000 records/s\n',
   );
   console.table(
     results.map((result) => ({
       system: result.system,
+      client: result.client,
+      'acknowledged =': result.promised === 'fsync' ? 'on disk (fsync)' : 'in the OS page cache',
       'produce rec/s': result.produceRecordsPerSec,
       'consume rec/s': result.consumeRecordsPerSec,
       'e2e p50 ms': result.latencyP50Ms,
       'e2e p99 ms': result.latencyP99Ms,
     })),
   );
-  for (const result of results) console.log(`  ${result.system}: ${result.note}`);
-  writeResults('compare', results, 1);
+  for (const result of results) console.log(`  ${result.system}, ${result.client}: ${result.note}`);
+  const ratios = compareRatios(results);
+  console.log('\nOurs against the best peer row promising as much or more\n');
+  console.table(ratios);
+  writeResults('compare', { systems: results, ratios }, 1);
   const chart = join(RESULTS_DIR, 'compare.svg');
   writeFileSync(chart, compareChart(results));
   console.log(`wrote ${chart}`);
+}
+
+/** Rebalances: a small group's timeline, eager pauses at 4 × 4, and 100 members on 1,000 partitions, eager against cooperative-sticky. */
+async function rebalanceSuite(): Promise<void> {
   const spans = await rebalanceTimeline();
   console.log('\nRebalance timeline on our broker under load (ms from the start)\n');
   console.table(spans);
   const timeline = join(RESULTS_DIR, 'rebalance-timeline.svg');
   writeFileSync(timeline, timelineChart(spans));
   console.log(`wrote ${timeline}`);
+
+  console.error(
+    'rebalance: eager pauses, 4 members on 4 partitions, a fifth joining and leaving 10 times ...',
+  );
+  const pauses = await eagerPauses(10);
+  console.log(
+    "\nEager rebalance pauses under load, 4 members / 4 partitions (the group's own record)\n",
+  );
+  console.table([pauses]);
+
+  const members = Number(process.env.BENCH_REBALANCE_MEMBERS ?? 100);
+  const partitions = Number(process.env.BENCH_REBALANCE_PARTITIONS ?? 1_000);
+  const atScale: RebalanceAtScaleResult[] = [];
+  for (const assignor of ['range', 'cooperative-sticky'])
+    atScale.push(
+      ...(await rebalanceAtScale({
+        assignor,
+        members,
+        partitions,
+        log: (line) => console.error(line),
+      })),
+    );
+  console.log(
+    `\n${members} members in 4 processes on ${partitions} partitions under load: from the change to the last assignment, and to a marker consumed on every partition (steady: the same marker round with no change)\n`,
+  );
+  console.table(
+    atScale.map((result) => ({
+      assignor: result.assignor,
+      change: result.change,
+      'assigned again ms': result.assignedAgainMs,
+      'consuming again ms': result.consumingAgainMs,
+      'steady ms': result.steadyMs,
+      moved: result.movedPartitions,
+      kept: result.keptPartitions,
+      'kept but revoked': result.keptRevoked,
+      'pause p50 ms': result.pauseP50Ms,
+      'pause p99 ms': result.pauseP99Ms,
+    })),
+  );
+  writeResults('rebalance', { timeline: spans, eagerPauses: pauses, atScale }, 1);
+  const chart = join(RESULTS_DIR, 'rebalance-scale.svg');
+  writeFileSync(chart, rebalanceScaleChart(atScale));
+  console.log(`wrote ${chart}`);
+}
+
+/** Consuming-again time per assignor and change, as bars. */
+function rebalanceScaleChart(results: RebalanceAtScaleResult[]): string {
+  const max = Math.max(...results.map((result) => result.consumingAgainMs), 1);
+  const rows = results.map((result, index) => {
+    const y = 40 + index * 30;
+    const width = (result.consumingAgainMs / max) * 480;
+    const color = result.assignor === 'range' ? '#b26a00' : '#1b8a4b';
+    return `<text x="20" y="${y + 12}" font-size="12">${result.assignor}, ${result.change}</text><rect x="210" y="${y}" width="${width}" height="16" fill="${color}"/><text x="${216 + width}" y="${y + 12}" font-size="11">${result.consumingAgainMs.toLocaleString('en-US')} ms (${result.movedPartitions} moved, ${result.keptRevoked} kept revoked)</text>`;
+  });
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="900" height="${60 + results.length * 30}" font-family="system-ui, sans-serif"><text x="20" y="20" font-size="13" font-weight="600">${results[0]?.members ?? 0} members, ${results[0]?.partitions ?? 0} partitions: from the change to every partition consumed again</text>${rows.join('')}</svg>\n`;
 }
 
 const SUITES: { [name: string]: () => void | Promise<void> } = {
@@ -304,9 +370,10 @@ const SUITES: { [name: string]: () => void | Promise<void> } = {
   broker: brokerSuite,
   services: servicesSuite,
   compare: compareSuite,
+  rebalance: rebalanceSuite,
 };
 
-/** `npm run bench` runs every suite; `npm run bench -- services` (or broker, coordinator, offsets, compare) runs some. */
+/** `npm run bench` runs every suite; `npm run bench -- services` (or broker, coordinator, offsets, compare, rebalance) runs some. */
 async function main(): Promise<void> {
   const asked = process.argv.slice(2);
   const unknown = asked.filter((name) => !(name in SUITES));

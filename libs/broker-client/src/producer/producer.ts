@@ -69,7 +69,13 @@ export interface ProducerOptions {
   metadataMaxAgeMs?: number;
   acks?: AcksLevel;
   retry?: RetryOptions;
-  /** Produce requests in flight at once, across partitions; one per partition keeps order (default 5). */
+  /**
+   * Produce requests in flight at once, across partitions; one per partition
+   * keeps order (default 32). Kafka's 5 is per connection for requests that
+   * each carry every ready partition; ours carry one partition each, and
+   * with 1,000 partitions 5 in flight took 580 ms to send one record to each
+   * (32: 300 ms, bench: rebalance).
+   */
   maxInFlight?: number;
   /** The broker's durability wait (default 30 s). */
   timeoutMs?: number;
@@ -148,7 +154,7 @@ export class Producer {
       batchBytes: options.batchBytes ?? 960 * 1024,
       acks: options.acks ?? 'all',
       retry: options.retry ?? DEFAULT_RETRY,
-      maxInFlight: options.maxInFlight ?? 5,
+      maxInFlight: options.maxInFlight ?? 32,
       timeoutMs: options.timeoutMs ?? 30_000,
       bufferBytes: options.bufferBytes ?? 32 * 1024 * 1024,
       maxBlockMs: options.maxBlockMs ?? 60_000,
