@@ -186,6 +186,13 @@ async function brokerSuite(): Promise<void> {
   writeResults('broker', medians);
 }
 
+/** Each process's median across runs. */
+function medianPerProcess(runs: { [process: string]: number }[]): { [process: string]: number } {
+  return Object.fromEntries(
+    Object.keys(runs[0]).map((name) => [name, median(runs.map((run) => run[name] ?? 0))]),
+  );
+}
+
 const SERVICE_CHECKOUTS = Number(process.env.BENCH_SERVICE_CHECKOUTS ?? 50_000);
 /** Steady POST rates for the latency runs; each lasts BENCH_LATENCY_SECONDS. */
 const LATENCY_RATES = (process.env.BENCH_LATENCY_RATES ?? '1000').split(',').map(Number);
@@ -226,12 +233,8 @@ async function servicesSuite(): Promise<void> {
       maxMs: pick('maxMs'),
       acceptedP50Ms: pick('acceptedP50Ms'),
       acceptedP99Ms: pick('acceptedP99Ms'),
-      cpuPercent: Object.fromEntries(
-        Object.keys(runs[0].cpuPercent).map((name) => [
-          name,
-          median(runs.map((result) => result.cpuPercent[name] ?? 0)),
-        ]),
-      ),
+      cpuPercent: medianPerProcess(runs.map((result) => result.cpuPercent)),
+      cpuMsPerCheckout: medianPerProcess(runs.map((result) => result.cpuMsPerCheckout)),
     });
   }
   console.log(
@@ -263,6 +266,10 @@ async function servicesSuite(): Promise<void> {
   );
   console.log('\nCPU while posting, % of one core (2 cores in all)\n');
   console.table(latency.map((result) => ({ 'rate/s': result.ratePerSec, ...result.cpuPercent })));
+  console.log('\nCPU milliseconds per checkout, per process\n');
+  console.table(
+    latency.map((result) => ({ 'rate/s': result.ratePerSec, ...result.cpuMsPerCheckout })),
+  );
   writeResults('services', { throughput, latency });
 }
 
@@ -273,6 +280,7 @@ async function compareSuite(): Promise<void> {
     size: 300,
     rate: Number(process.env.BENCH_COMPARE_RATE ?? 1_000),
     seconds: Number(process.env.BENCH_COMPARE_SECONDS ?? 5),
+    only: process.env.BENCH_COMPARE_ONLY,
     log: (line) => console.error(line),
   });
   console.log(

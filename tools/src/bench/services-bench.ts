@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { bootstrapServiceDatabases, serviceUrl, type ServiceDatabase } from '@hospital/db';
 import {
@@ -41,6 +41,8 @@ export interface LatencyResult {
   acceptedP99Ms: number;
   /** CPU used while posting, per process, in % of one core (the machine has 2). */
   cpuPercent: { [process: string]: number };
+  /** CPU milliseconds per checkout, per process, while posting (postgres: every postgres process). */
+  cpuMsPerCheckout: { [process: string]: number };
 }
 
 /** User + system CPU seconds a process has used so far (Linux /proc). */
@@ -48,6 +50,23 @@ function cpuSeconds(pid: number | undefined): number {
   if (pid === undefined) return 0;
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** CPU seconds of every Postgres process (server and backends) on the machine. */
+function postgresCpuSeconds(): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (!stat.includes('(postgres)')) continue;
+      const fields = stat.split(') ')[1].split(' ');
+      total += (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return total;
 }
 
 interface System {
@@ -229,6 +248,7 @@ export async function measureLatency(
       Object.entries(named).map(([name, pid]) => [name, cpuSeconds(pid)]),
     );
     const benchCpuBefore = process.cpuUsage();
+    const postgresCpuBefore = postgresCpuSeconds();
     const begin = performance.now();
     const requests: Promise<void>[] = [];
     for (let sequence = 0; sequence < checkouts; sequence++) {
@@ -239,11 +259,17 @@ export async function measureLatency(
     }
     await Promise.all(requests);
     const seconds = (performance.now() - begin) / 1000;
-    const cpuPercent: { [process: string]: number } = {};
-    for (const [name, pid] of Object.entries(named))
-      cpuPercent[name] = Math.round(((cpuSeconds(pid) - cpuBefore[name]) / seconds) * 100);
+    const used: { [process: string]: number } = {};
+    for (const [name, pid] of Object.entries(named)) used[name] = cpuSeconds(pid) - cpuBefore[name];
+    used.postgres = postgresCpuSeconds() - postgresCpuBefore;
     const benchCpu = process.cpuUsage(benchCpuBefore);
-    cpuPercent.bench = Math.round(((benchCpu.user + benchCpu.system) / 1e6 / seconds) * 100);
+    used.bench = (benchCpu.user + benchCpu.system) / 1e6;
+    const cpuPercent: { [process: string]: number } = {};
+    const cpuMsPerCheckout: { [process: string]: number } = {};
+    for (const [name, cpu] of Object.entries(used)) {
+      cpuPercent[name] = Math.round((cpu / seconds) * 100);
+      cpuMsPerCheckout[name] = Math.round((cpu * 1_000 * 100) / checkouts) / 100;
+    }
     if (failures.length > 0)
       throw new Error(`${failures.length} checkouts were refused: ${failures[0]}`);
     await allCommitted;
@@ -269,6 +295,7 @@ export async function measureLatency(
         ),
       ),
       cpuPercent,
+      cpuMsPerCheckout,
     };
   } finally {
     agent.destroy();
