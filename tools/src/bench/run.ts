@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
-import { compareChart, compareRatios, compareSystems } from './compare-bench';
+import { compareChart, compareRatios, compareSystems, type SystemResult } from './compare-bench';
 import { eagerPauses, rebalanceTimeline, timelineChart } from './rebalance-timeline';
 import { rebalanceAtScale, type RebalanceAtScaleResult } from './rebalance-scale';
 import { runBrokerCase, type BrokerBenchCase, type BrokerBenchResult } from './broker-bench';
@@ -275,16 +275,44 @@ async function servicesSuite(): Promise<void> {
 
 /** Our broker, Redis Streams and NATS JetStream on the same workload (those installed). */
 async function compareSuite(): Promise<void> {
-  const results = await compareSystems({
-    count: Number(process.env.BENCH_COMPARE_RECORDS ?? 100_000),
-    size: 300,
-    rate: Number(process.env.BENCH_COMPARE_RATE ?? 1_000),
-    seconds: Number(process.env.BENCH_COMPARE_SECONDS ?? 5),
-    only: process.env.BENCH_COMPARE_ONLY,
-    log: (line) => console.error(line),
+  const runs: SystemResult[][] = [];
+  for (let run = 1; run <= RUNS; run++) {
+    console.error(`compare: run ${run}/${RUNS}`);
+    runs.push(
+      await compareSystems({
+        count: Number(process.env.BENCH_COMPARE_RECORDS ?? 100_000),
+        size: 300,
+        rate: Number(process.env.BENCH_COMPARE_RATE ?? 1_000),
+        seconds: Number(process.env.BENCH_COMPARE_SECONDS ?? 5),
+        only: process.env.BENCH_COMPARE_ONLY,
+        log: (line) => console.error(line),
+      }),
+    );
+  }
+  // Each row's median over the runs; each ratio is taken within one run, then its median.
+  const rowOf = (result: SystemResult) => `${result.system}\u0000${result.client}`;
+  const results = runs[0].map((first) => {
+    const same = runs.flatMap((run) => run.filter((result) => rowOf(result) === rowOf(first)));
+    const pick = (
+      field: 'produceRecordsPerSec' | 'consumeRecordsPerSec' | 'latencyP50Ms' | 'latencyP99Ms',
+    ) => median(same.map((result) => result[field]));
+    return {
+      ...first,
+      produceRecordsPerSec: pick('produceRecordsPerSec'),
+      consumeRecordsPerSec: pick('consumeRecordsPerSec'),
+      latencyP50Ms: pick('latencyP50Ms'),
+      latencyP99Ms: pick('latencyP99Ms'),
+    };
   });
+  const perRun = runs.map(compareRatios);
+  const ratios = perRun[0].map((first, index) => ({
+    ...first,
+    consumeRatio: median(perRun.map((run) => run[index]?.consumeRatio ?? 0)),
+    latencyP50Ratio: median(perRun.map((run) => run[index]?.latencyP50Ratio ?? 0)),
+  }));
   console.log(
-    '\nSide by side: 300-byte records; produce acknowledged by the server; a group consumer that acknowledges; latency at 1,000 records/s\n',
+    '\nSide by side: 300-byte records; produce acknowledged by the server; a group consumer that acknowledges; latency at 1,000 records/s (medians of %d runs)\n',
+    RUNS,
   );
   console.table(
     results.map((result) => ({
@@ -298,10 +326,11 @@ async function compareSuite(): Promise<void> {
     })),
   );
   for (const result of results) console.log(`  ${result.system}, ${result.client}: ${result.note}`);
-  const ratios = compareRatios(results);
-  console.log('\nOurs against the best peer row promising as much or more\n');
+  console.log(
+    '\nOurs against the best peer row promising as much or more (each ratio within one run; medians)\n',
+  );
   console.table(ratios);
-  writeResults('compare', { systems: results, ratios }, 1);
+  writeResults('compare', { systems: results, ratios, runs });
   const chart = join(RESULTS_DIR, 'compare.svg');
   writeFileSync(chart, compareChart(results));
   console.log(`wrote ${chart}`);
