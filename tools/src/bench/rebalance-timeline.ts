@@ -2,7 +2,13 @@
 // joined and left, and how long consumption paused), and the pauses of an
 // eager group of 4 members on 4 partitions across many rebalances.
 import { performance } from 'node:perf_hooks';
-import { Admin, BrokerConnection, Consumer, Producer } from '@hospital/broker-client';
+import {
+  Admin,
+  BrokerConnection,
+  Consumer,
+  Producer,
+  type ConsumerOptions,
+} from '@hospital/broker-client';
 import { GroupState, rebalanceTriggerLabel } from '@hospital/proto';
 import { startBroker } from '@hospital/processes';
 
@@ -20,71 +26,114 @@ export interface RebalanceSpan {
   pauseMs: number;
 }
 
+/** A broker with one 4-partition topic under a steady load, and the members of one group on it. */
+interface LoadedGroup {
+  admin: Admin;
+  /** Starts a member; resolves once it has joined a generation. */
+  join(name: string, options?: Partial<ConsumerOptions>): Promise<GroupMember>;
+  /** Stops one member gracefully (LeaveGroup). */
+  leave(member: GroupMember): Promise<void>;
+  close(): Promise<void>;
+}
+
+interface GroupMember {
+  consumer: Consumer;
+  connection: BrokerConnection;
+}
+
+async function startLoadedGroup(options: {
+  topic: string;
+  groupId: string;
+  /** Records of 300 bytes per send, and the pause between sends. */
+  load: { records: number; everyMs: number };
+}): Promise<LoadedGroup> {
+  const { topic, groupId } = options;
+  const broker = await startBroker({
+    env: { BROKER_TOPICS: `${topic}:4`, BROKER_GROUP_INITIAL_REBALANCE_DELAY_MS: '0' },
+  });
+  const connection = new BrokerConnection({ broker: broker.address, clientId: `${groupId}-load` });
+  const producer = new Producer(connection);
+  const members: GroupMember[] = [];
+  let producing = true;
+  const load = (async () => {
+    while (producing) {
+      await producer.send({
+        topic,
+        messages: Array.from({ length: options.load.records }, () => ({ value: record(300) })),
+      });
+      await new Promise((resolve) => setTimeout(resolve, options.load.everyMs));
+    }
+  })();
+  const stop = async (member: GroupMember) => {
+    members.splice(members.indexOf(member), 1);
+    await member.consumer.stop().catch(() => undefined);
+    member.connection.close();
+  };
+  return {
+    admin: new Admin(connection),
+    async join(name, consumerOptions = {}) {
+      const memberConnection = new BrokerConnection({ broker: broker.address, clientId: name });
+      const consumer = new Consumer(memberConnection, { groupId, ...consumerOptions });
+      const joined = new Promise<void>((resolve) =>
+        consumer.events.on('consumer.group.join', () => resolve()),
+      );
+      consumer.subscribe({ topics: [topic] });
+      await consumer.run({
+        eachBatch: async ({ batch, resolveOffset }) =>
+          resolveOffset(batch.messages.at(-1)?.offset ?? 0),
+      });
+      const member = { consumer, connection: memberConnection };
+      members.push(member);
+      await joined;
+      return member;
+    },
+    leave: stop,
+    async close() {
+      producing = false;
+      await load;
+      for (const member of [...members]) await stop(member);
+      await producer.disconnect();
+      connection.close();
+      await broker.stop();
+      broker.cleanup();
+    },
+  };
+}
+
 /**
  * A rebalance timeline on our broker under load: one consumer, a second joins
  * at 2 s, the first leaves gracefully at 4 s; the group's own record of its
  * rebalances (DescribeGroup), relative to the start.
  */
 export async function rebalanceTimeline(): Promise<RebalanceSpan[]> {
-  const broker = await startBroker({
-    env: { BROKER_TOPICS: 'bench.timeline:4', BROKER_GROUP_INITIAL_REBALANCE_DELAY_MS: '0' },
+  const group = await startLoadedGroup({
+    topic: 'bench.timeline',
+    groupId: 'timeline',
+    load: { records: 50, everyMs: 100 },
   });
-  const connection = new BrokerConnection({ broker: broker.address, clientId: 'timeline' });
-  const producer = new Producer(connection);
-  const consumers: { consumer: Consumer; connection: BrokerConnection }[] = [];
-  const join = async (name: string) => {
-    const memberConnection = new BrokerConnection({ broker: broker.address, clientId: name });
-    const consumer = new Consumer(memberConnection, {
-      groupId: 'timeline',
-      sessionTimeoutMs: 6_000,
-      heartbeatIntervalMs: 500,
-    });
-    consumer.subscribe({ topics: ['bench.timeline'] });
-    await consumer.run({
-      eachBatch: async ({ batch, resolveOffset }) =>
-        resolveOffset(batch.messages.at(-1)?.offset ?? 0),
-    });
-    consumers.push({ consumer, connection: memberConnection });
-  };
   const started = Date.now();
-  let producing = true;
-  const load = (async () => {
-    while (producing) {
-      await producer.send({
-        topic: 'bench.timeline',
-        messages: Array.from({ length: 50 }, () => ({ value: record(300) })),
-      });
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  })();
+  const at = (ms: number) =>
+    new Promise((resolve) => setTimeout(resolve, ms - (Date.now() - started)));
   try {
-    await join('consumer-1');
-    await new Promise((resolve) => setTimeout(resolve, 2_000 - (Date.now() - started)));
-    await join('consumer-2');
-    await new Promise((resolve) => setTimeout(resolve, 4_000 - (Date.now() - started)));
-    await consumers[0].consumer.stop();
-    await new Promise((resolve) => setTimeout(resolve, 6_000 - (Date.now() - started)));
-    const group = await new Admin(connection).describeGroup('timeline');
-    return group.rebalances
-      .filter((record) => record.endedMs > 0)
-      .map((record) => ({
-        generationId: record.generationId,
-        trigger: rebalanceTriggerLabel(record.trigger),
-        reason: record.reason,
-        startMs: record.startedMs - started,
-        pauseMs: record.endedMs - record.startedMs,
+    const options = { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500 };
+    const first = await group.join('consumer-1', options);
+    await at(2_000);
+    await group.join('consumer-2', options);
+    await at(4_000);
+    await group.leave(first);
+    await at(6_000);
+    const described = await group.admin.describeGroup('timeline');
+    return described.rebalances
+      .filter((rebalance) => rebalance.endedMs > 0)
+      .map((rebalance) => ({
+        generationId: rebalance.generationId,
+        trigger: rebalanceTriggerLabel(rebalance.trigger),
+        reason: rebalance.reason,
+        startMs: rebalance.startedMs - started,
+        pauseMs: rebalance.endedMs - rebalance.startedMs,
       }));
   } finally {
-    producing = false;
-    await load;
-    for (const { consumer, connection: memberConnection } of consumers) {
-      await consumer.stop().catch(() => undefined);
-      memberConnection.close();
-    }
-    await producer.disconnect();
-    connection.close();
-    await broker.stop();
-    broker.cleanup();
+    await group.close();
   }
 }
 
@@ -121,67 +170,37 @@ export interface EagerPauses {
  * assigned).
  */
 export async function eagerPauses(cycles: number): Promise<EagerPauses> {
-  const broker = await startBroker({
-    env: { BROKER_TOPICS: 'bench.pauses:4', BROKER_GROUP_INITIAL_REBALANCE_DELAY_MS: '0' },
+  const group = await startLoadedGroup({
+    topic: 'bench.pauses',
+    groupId: 'pauses',
+    load: { records: 20, everyMs: 10 },
   });
-  const connection = new BrokerConnection({ broker: broker.address, clientId: 'pauses' });
-  const producer = new Producer(connection);
-  const started: { consumer: Consumer; connection: BrokerConnection }[] = [];
-  const join = async (name: string) => {
-    const memberConnection = new BrokerConnection({ broker: broker.address, clientId: name });
-    const consumer = new Consumer(memberConnection, { groupId: 'pauses', maxWaitMs: 200 });
-    const joined = new Promise<void>((resolve) =>
-      consumer.events.on('consumer.group.join', () => resolve()),
-    );
-    consumer.subscribe({ topics: ['bench.pauses'] });
-    await consumer.run({
-      eachBatch: async ({ batch, resolveOffset }) =>
-        resolveOffset(batch.messages.at(-1)?.offset ?? 0),
-    });
-    const member = { consumer, connection: memberConnection };
-    started.push(member);
-    await joined;
-    return member;
-  };
-  let producing = true;
-  const load = (async () => {
-    while (producing) {
-      await producer.send({
-        topic: 'bench.pauses',
-        messages: Array.from({ length: 20 }, () => ({ value: record(300) })),
-      });
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  })();
-  const admin = new Admin(connection);
   // generation -> pause, read after each rebalance (the group keeps only its recent ones).
   const pausesByGeneration = new Map<number, number>();
   const stable = async () => {
     for (;;) {
-      const group = await admin.describeGroup('pauses');
+      const described = await group.admin.describeGroup('pauses');
       if (
-        group.state === GroupState.GROUP_STATE_STABLE &&
-        group.rebalances.every((rebalance) => rebalance.endedMs > 0)
+        described.state === GroupState.GROUP_STATE_STABLE &&
+        described.rebalances.every((rebalance) => rebalance.endedMs > 0)
       ) {
-        for (const rebalance of group.rebalances)
+        for (const rebalance of described.rebalances)
           pausesByGeneration.set(rebalance.generationId, rebalance.endedMs - rebalance.startedMs);
-        return group;
+        return described;
       }
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   };
   try {
-    for (let index = 0; index < 4; index++) await join(`member-${index}`);
+    const options = { maxWaitMs: 200 };
+    for (let index = 0; index < 4; index++) await group.join(`member-${index}`, options);
     const before = (await stable()).generationId;
     for (let cycle = 0; cycle < cycles; cycle++) {
-      const extra = await join(`extra-${cycle}`);
+      const extra = await group.join(`extra-${cycle}`, options);
       await stable();
-      await extra.consumer.stop();
-      started.splice(started.indexOf(extra), 1);
-      extra.connection.close();
+      await group.leave(extra);
       await stable();
     }
-    await stable();
     const pauses = [...pausesByGeneration]
       .filter(([generation]) => generation > before)
       .map(([, pause]) => pause)
@@ -197,15 +216,6 @@ export async function eagerPauses(cycles: number): Promise<EagerPauses> {
       pauseMaxMs: pauses[pauses.length - 1],
     };
   } finally {
-    producing = false;
-    await load;
-    for (const member of started) {
-      await member.consumer.stop().catch(() => undefined);
-      member.connection.close();
-    }
-    await producer.disconnect();
-    connection.close();
-    await broker.stop();
-    broker.cleanup();
+    await group.close();
   }
 }
