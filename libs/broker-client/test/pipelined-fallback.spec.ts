@@ -59,8 +59,11 @@ describe('broker-client/BrokerConnection against a broker without the pipelined 
         { name: 't', partitions: [{ partition: 0, batch: encodeRecordBatch([{ value: 'v' }]) }] },
       ],
     };
+    const opened = jest.spyOn(connection.client, 'produceStream');
     const first = await connection.produce(request);
     const second = await connection.produce(request);
+    // One try of the stream, refused as UNIMPLEMENTED; the second send goes straight to unary.
+    expect(opened).toHaveBeenCalledTimes(1);
     expect(first.topics[0].partitions[0].baseOffset).toBe(41);
     expect(second.topics[0].partitions[0].baseOffset).toBe(41);
     expect(unaryProduces).toHaveLength(2);
