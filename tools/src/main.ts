@@ -23,6 +23,8 @@ commands:
                                 --rate n   simulated checkouts per second (default 20)
   topics list | describe <topic> | create <topic> --partitions N | add-partitions <topic> --partitions N
   groups list | describe <group>
+  groups history <group>        the group's recent rebalances, each as its numbered protocol
+                                messages (JoinGroup, SyncGroup with the leader's assignment, ...)
   groups reset-offsets <group> --topic T (--to-earliest | --to-latest | --to-offset N | --to-datetime T) [--dry-run]
 
   replicas                      the demo's consumer replicas: state, pid, HTTP port

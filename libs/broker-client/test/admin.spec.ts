@@ -1,5 +1,5 @@
 import { getEventListeners } from 'node:events';
-import { ErrorReason, GroupState } from '@hospital/proto';
+import { ErrorReason, GroupState, ProtocolMessageKind } from '@hospital/proto';
 import { startBroker, type BrokerProcess } from '@hospital/processes';
 import { Admin } from '../src/admin/admin';
 import { BrokerConnection } from '../src/connection/broker-connection';
@@ -85,5 +85,65 @@ describe('broker-client/Admin against a real broker', () => {
     expect((await admin.listGroups()).map((group) => group.groupId)).toContain('audit');
     await admin.deleteGroup('audit');
     expect((await admin.listGroups()).map((group) => group.groupId)).not.toContain('audit');
+  });
+
+  it('gives each rebalance as its protocol messages: the leader’s SyncGroup carries every member’s share', async () => {
+    const members = ['history-1', 'history-2'].map((clientId) => {
+      const memberConnection = new BrokerConnection({ broker: broker.address, clientId });
+      const consumer = new Consumer(memberConnection, {
+        groupId: 'history',
+        sessionTimeoutMs: 3_000,
+        heartbeatIntervalMs: 300,
+      });
+      consumer.subscribe({ topics: ['patient.checkout'] });
+      return { clientId, consumer, memberConnection };
+    });
+    const joined = members.map(
+      ({ consumer }) =>
+        new Promise<number>((resolve) =>
+          consumer.events.on('consumer.group.join', (event) => {
+            if (Object.values(event.assignment).flat().length === 2) resolve(event.generationId);
+          }),
+        ),
+    );
+    for (const { consumer } of members) await consumer.run({ eachMessage: async () => {} });
+    const [generation] = await Promise.all(joined);
+    // Each member fetches right after its SyncGroup answer; wait for both first fetches.
+    let sequence;
+    for (;;) {
+      const history = await admin.groupHistory('history');
+      sequence = history.sequences.find((s) => s.generationId === generation);
+      if (
+        sequence?.messages.filter(
+          (m) => m.kind === ProtocolMessageKind.PROTOCOL_MESSAGE_KIND_FIRST_FETCH,
+        ).length === 2
+      )
+        break;
+      await delay(50);
+    }
+    const kinds = sequence.messages.map((m) => m.kind);
+    expect(
+      kinds.filter((k) => k === ProtocolMessageKind.PROTOCOL_MESSAGE_KIND_JOIN_RESPONSE).length,
+    ).toBeGreaterThanOrEqual(2);
+    const leaderSync = sequence.messages.find(
+      (m) =>
+        m.kind === ProtocolMessageKind.PROTOCOL_MESSAGE_KIND_SYNC_REQUEST && m.shares.length > 0,
+    );
+    expect(leaderSync?.memberId).toBe(sequence.leader);
+    expect(leaderSync?.shares.map((share) => share.clientId).sort()).toEqual([
+      'history-1',
+      'history-2',
+    ]);
+    const answers = sequence.messages.filter(
+      (m) => m.kind === ProtocolMessageKind.PROTOCOL_MESSAGE_KIND_SYNC_RESPONSE,
+    );
+    expect(answers.map((m) => m.shares.length)).toEqual([1, 1]);
+    // Every message of the generation comes after the previous one in time.
+    const times = sequence.messages.map((m) => m.atMs);
+    expect([...times].sort((a, b) => a - b)).toEqual(times);
+    for (const { consumer, memberConnection } of members) {
+      await consumer.stop();
+      memberConnection.close();
+    }
   });
 });

@@ -1,3 +1,4 @@
+import type { FetchRequest } from '@hospital/proto';
 import type { Logger } from 'pino';
 import type { BrokerConfig } from './config/broker-config';
 import { randomUUID } from 'node:crypto';
@@ -96,7 +97,7 @@ export class Broker {
       newId: randomUUID,
       logger: coordinatorLogger,
     });
-    this.coordinator = new GroupCoordinatorService(runtime, coordinatorLogger);
+    this.coordinator = new GroupCoordinatorService(runtime, coordinatorLogger, undefined, now);
     this.groups = new GroupQueries(runtime.shard, this.store);
     this.cleaner = new LogCleaner(this.store, {
       deleteRetentionMs: config.deleteRetentionMs,
@@ -107,6 +108,21 @@ export class Broker {
     });
     this.store.onPartitionsAdded((topic) =>
       this.coordinator.onPartitionsAdded(topic.name, topic.partitions.length),
+    );
+  }
+
+  /** A Fetch arrived from this client id: the rebalance trace records a member's first one after its SyncGroup. */
+  noteFetch(clientId: string, request: FetchRequest): void {
+    if (!clientId) return;
+    this.coordinator.trace.fetched(
+      clientId,
+      request.topics.flatMap((topic) =>
+        topic.partitions.map((partition) => ({
+          topic: topic.name,
+          partition: partition.partition,
+        })),
+      ),
+      this.clock.now(),
     );
   }
 

@@ -74,7 +74,11 @@ export async function startBrokerServer(
       )
     : ServerCredentials.createInsecure();
   const address = `${config.host}:${config.port}`;
-  const streams = new DataStreams(broker.data, logger.child({ component: 'grpc' }));
+  const streams = new DataStreams(
+    broker.data,
+    logger.child({ component: 'grpc' }),
+    (clientId, request) => broker.noteFetch(clientId, request),
+  );
   const app = await NestFactory.createMicroservice<MicroserviceOptions>(
     BrokerModule.forBroker(broker, streams),
     {

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { Admin, BrokerConnection, type ResetTarget } from '@hospital/broker-client';
 import { groupStateLabel } from '@hospital/proto';
+import { formatSequence, groupHistoryView } from '@hospital/admin-api';
 import { formatTable } from './table';
 
 /** A bad command line: the CLI prints the message and its usage, and exits 2. */
@@ -159,7 +160,7 @@ function resetTarget(values: {
   return { timestampMs: at };
 }
 
-/** `hospital groups list|describe|reset-offsets`. */
+/** `hospital groups list|describe|history|reset-offsets`. */
 export async function groupsCommand(args: string[], context: CommandContext): Promise<void> {
   const [action, ...rest] = args;
   const { values, positionals } = parsed(() =>
@@ -221,6 +222,16 @@ export async function groupsCommand(args: string[], context: CommandContext): Pr
             (idle.length > 0 ? `, idle: ${idle.map((member) => member.memberId).join(', ')}` : '');
           return `${header}\n\n${formatTable(rows)}`;
         });
+      });
+    case 'history':
+      return withAdmin(values, context, async (admin) => {
+        const groupId = needGroup();
+        const history = groupHistoryView(groupId, await admin.groupHistory(groupId));
+        print(context, values.json, history, () =>
+          history.sequences.length === 0
+            ? `group ${groupId}: no rebalance recorded since the broker started`
+            : history.sequences.map((sequence) => formatSequence(sequence).join('\n')).join('\n\n'),
+        );
       });
     case 'reset-offsets': {
       const groupId = needGroup();

@@ -2,6 +2,7 @@ import {
   CleanupPolicy,
   type DescribeGroupResponse,
   type GroupDescription,
+  type GroupHistoryResponse,
   type GroupListing,
   type GroupState,
   type OffsetChange,
@@ -82,6 +83,11 @@ export class Admin {
       this.retry,
     );
     return response.group as GroupDescription;
+  }
+
+  /** The group's recent rebalances, each with its protocol messages as the coordinator saw them. */
+  async groupHistory(groupId: string): Promise<GroupHistoryResponse> {
+    return withRetry(() => this.connection.call('groupHistory', { groupId }), this.retry);
   }
 
   async deleteGroup(groupId: string): Promise<void> {

@@ -66,12 +66,12 @@ export class BrokerConnection {
       ProduceRequest,
       ProduceResponse,
       ProduceStreamRequest
-    >('ProduceStream', () => this.client.produceStream(), {
+    >('ProduceStream', () => this.client.produceStream(this.identity()), {
       request: (correlationId, request) => ({ correlationId, request }),
     });
     this.fetchStream = new PipelinedChannel<FetchRequest, FetchResponse, FetchStreamRequest>(
       'FetchStream',
-      () => this.client.fetchStream(),
+      () => this.client.fetchStream(this.identity()),
       {
         request: (correlationId, request) => ({ correlationId, request, cancel: false }),
         cancel: (correlationId) => ({ correlationId, request: undefined, cancel: true }),
@@ -119,13 +119,20 @@ export class BrokerConnection {
     return unary();
   }
 
+  /** Kafka's client.id header: the broker names this client by it (the rebalance trace's first fetch). */
+  private identity(): Metadata {
+    const metadata = new Metadata();
+    metadata.set('client-id', this.clientId);
+    return metadata;
+  }
+
   call<K extends UnaryMethod>(
     method: K,
     request: RequestOf<K>,
     callOptions: { timeoutMs?: number; admin?: boolean; signal?: AbortSignal } = {},
   ): Promise<ResponseOf<K>> {
     const definition = BrokerService[method];
-    const metadata = new Metadata();
+    const metadata = this.identity();
     if (callOptions.admin && this.options.adminToken)
       metadata.set('authorization', `Bearer ${this.options.adminToken}`);
     const deadline = Date.now() + (callOptions.timeoutMs ?? this.requestTimeoutMs);

@@ -24,6 +24,7 @@ import { onPartitionsAdded } from './shard/rebalance';
 import { failEveryHeldCall, heartbeat } from './shard/session';
 import { syncGroup } from './shard/sync';
 import type { GroupView } from './state/classic-group';
+import { RebalanceTrace } from './trace/rebalance-trace';
 
 /**
  * The coordinator's entry points, as Kafka's GroupCoordinatorService: each
@@ -34,6 +35,9 @@ export class GroupCoordinatorService {
   constructor(
     private readonly runtime: CoordinatorRuntime,
     private readonly logger: Logger,
+    /** Observation only: every rebalance's protocol messages, for the dashboard and `groups history`. */
+    readonly trace = new RebalanceTrace(),
+    private readonly now: () => number = () => Date.now(),
   ) {}
 
   group(groupId: string): GroupView | undefined {
@@ -46,11 +50,24 @@ export class GroupCoordinatorService {
 
   /** Every failure, MEMBER_ID_REQUIRED included, comes back as a rejected promise. */
   joinGroup(request: JoinGroupRequest, clientHost: string): Promise<JoinGroupResponse> {
-    return this.runtime.write(joinGroup(request, clientHost));
+    this.trace.joinRequested(request, this.now());
+    const answer = this.runtime.write<JoinGroupResponse>(joinGroup(request, clientHost));
+    answer.then(
+      (response) =>
+        this.trace.joinAnswered(request.groupId, request.clientId, response, this.now()),
+      (error: unknown) => this.trace.joinFailed(request, error, this.now()),
+    );
+    return answer;
   }
 
   syncGroup(request: SyncGroupRequest): Promise<SyncGroupResponse> {
-    return this.runtime.write(syncGroup(request));
+    this.trace.syncRequested(request, this.now());
+    const answer = this.runtime.write<SyncGroupResponse>(syncGroup(request));
+    answer.then(
+      (response) => this.trace.syncAnswered(request, response, undefined, this.now()),
+      (error: unknown) => this.trace.syncAnswered(request, undefined, error, this.now()),
+    );
+    return answer;
   }
 
   heartbeat(request: HeartbeatRequest): void {
@@ -58,6 +75,8 @@ export class GroupCoordinatorService {
   }
 
   leaveGroup(request: LeaveGroupRequest): void {
+    for (const member of request.members)
+      this.trace.leaveRequested(request.groupId, member.memberId, member.reason, this.now());
     this.runtime.writeNow(leaveGroup(request));
   }
 
@@ -67,6 +86,7 @@ export class GroupCoordinatorService {
 
   async deleteGroup(groupId: string): Promise<void> {
     await this.runtime.write(deleteGroup(groupId));
+    this.trace.forget(groupId);
     this.logger.info({ group: groupId }, 'group deleted');
   }
 

@@ -5,6 +5,7 @@ import {
   topicPartitionKey,
   type DescribeGroupResponse,
   type GroupDescription,
+  type GroupHistoryResponse,
   type ListGroupsRequest,
   type ListGroupsResponse,
   type MemberDescription,
@@ -16,6 +17,7 @@ import { BrokerError } from '../errors/broker-error';
 import type { TopicStore } from '../storage/topic-store';
 import type { ShardView } from './shard/group-shard';
 import type { GroupView } from './state/classic-group';
+import type { RebalanceTrace } from './trace/rebalance-trace';
 import { decodeAssignment, decodeSubscription, subscribedTopics } from './state/consumer-protocol';
 
 /** Read-only questions about groups and offsets: OffsetFetch, ListGroups, DescribeGroup, the dashboard. */
@@ -83,6 +85,19 @@ export class GroupQueries {
         group_id: groupId,
       });
     return { group: this.describe(group) };
+  }
+
+  /** The group's recent rebalances, each with the protocol messages that made it. */
+  history(groupId: string, trace: RebalanceTrace): GroupHistoryResponse {
+    const group = this.shard.group(groupId);
+    if (!group)
+      throw new BrokerError(ErrorReason.GROUP_ID_NOT_FOUND, `group ${groupId} does not exist`, {
+        group_id: groupId,
+      });
+    return {
+      sequences: trace.history(groupId),
+      rebalances: group.history.map((record) => ({ ...record })),
+    };
   }
 
   /** Every group, described, in group id order. */

@@ -21,7 +21,7 @@ import type {
 import { Broker } from '../broker';
 import { requireAdmin } from './admin-auth';
 import { DataStreams } from './data-streams';
-import type { PipelinedCall } from './pipelined-streams';
+import { clientIdOf, type PipelinedCall } from './pipelined-streams';
 import { BROKER_SERVICE } from './service-definition';
 
 /** The gRPC surface of topics and the data plane: each method hands the request to the broker. */
@@ -77,9 +77,10 @@ export class BrokerController {
   @GrpcMethod(BROKER_SERVICE, 'fetch')
   fetch(
     request: FetchRequest,
-    _metadata: Metadata,
+    metadata: Metadata,
     call: ServerUnaryCall<unknown, unknown>,
   ): Promise<internal.FetchResponseView> {
+    this.broker.noteFetch(clientIdOf(metadata), request);
     const cancelled = new AbortController();
     call.once('cancelled', () => cancelled.abort());
     return this.broker.data.fetch(request, cancelled.signal);

@@ -8,7 +8,12 @@ export class DataStreams {
   readonly produce: PipelinedStreams<internal.ProduceRequestView, ProduceResponse>;
   readonly fetch: PipelinedStreams<FetchRequest, internal.FetchResponseView>;
 
-  constructor(data: DataPlane, logger: Logger) {
+  /** `onFetch` sees each Fetch with the client id of its stream (the rebalance trace's first fetch). */
+  constructor(
+    data: DataPlane,
+    logger: Logger,
+    onFetch: (clientId: string, request: FetchRequest) => void = () => {},
+  ) {
     this.produce = new PipelinedStreams(
       'ProduceStream',
       (request) => data.produce(request ?? { topics: [], acks: 0, timeoutMs: 0 }),
@@ -16,8 +21,11 @@ export class DataStreams {
     );
     this.fetch = new PipelinedStreams(
       'FetchStream',
-      (request, signal) =>
-        data.fetch(request ?? { maxWaitMs: 0, minBytes: 0, maxBytes: 0, topics: [] }, signal),
+      (request, signal, clientId) => {
+        const fetch = request ?? { maxWaitMs: 0, minBytes: 0, maxBytes: 0, topics: [] };
+        onFetch(clientId, fetch);
+        return data.fetch(fetch, signal);
+      },
       logger,
     );
   }

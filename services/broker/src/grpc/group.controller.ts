@@ -9,6 +9,8 @@ import {
   type DescribeGroupRequest,
   type DescribeGroupResponse,
   type FindCoordinatorRequest,
+  type GroupHistoryRequest,
+  type GroupHistoryResponse,
   type FindCoordinatorResponse,
   type HeartbeatRequest,
   type HeartbeatResponse,
@@ -123,6 +125,11 @@ export class GroupController {
   @GrpcMethod(BROKER_SERVICE, 'describeGroup')
   describeGroup(request: DescribeGroupRequest): DescribeGroupResponse {
     return this.broker.groups.describeGroup(request.groupId);
+  }
+
+  @GrpcMethod(BROKER_SERVICE, 'groupHistory')
+  groupHistory(request: GroupHistoryRequest): GroupHistoryResponse {
+    return this.broker.groups.history(request.groupId, this.broker.coordinator.trace);
   }
 
   @GrpcMethod(BROKER_SERVICE, 'deleteGroup')

@@ -1,4 +1,4 @@
-import type { ServerDuplexStream } from '@grpc/grpc-js';
+import type { Metadata, ServerDuplexStream } from '@grpc/grpc-js';
 import { ErrorReason, type ErrorDetail } from '@hospital/proto';
 import type { Logger } from 'pino';
 import { BrokerError } from '../errors/broker-error';
@@ -46,12 +46,14 @@ export class PipelinedStreams<Request, Response> {
     private readonly handle: (
       request: Request | undefined,
       signal: AbortSignal,
+      clientId: string,
     ) => Promise<Response>,
     private readonly logger: Logger,
   ) {}
 
   serve(call: PipelinedCall<Request, Response>): void {
     const inFlight = new Map<number, AbortController>();
+    const clientId = clientIdOf(call.metadata);
     let ending = false;
     const finish = () => {
       if (ending && inFlight.size === 0 && this.open.delete(call)) call.end();
@@ -86,7 +88,7 @@ export class PipelinedStreams<Request, Response> {
       const abort = new AbortController();
       inFlight.set(correlationId, abort);
       if (inFlight.size >= PIPELINED_MAX_IN_FLIGHT) call.pause();
-      this.handle(message.request, abort.signal)
+      this.handle(message.request, abort.signal, clientId)
         .then(
           (value): PipelinedAnswer<Response>['result'] => ({ $case: 'response', value }),
           (error: unknown): PipelinedAnswer<Response>['result'] => ({
@@ -126,4 +128,10 @@ export class PipelinedStreams<Request, Response> {
       'the broker failed unexpectedly; see its log',
     ).toDetail();
   }
+}
+
+/** The `client-id` metadata our client sends (Kafka's client.id header); empty when absent. */
+export function clientIdOf(metadata: Metadata): string {
+  const value = metadata.get('client-id')[0];
+  return typeof value === 'string' ? value.slice(0, 256) : '';
 }

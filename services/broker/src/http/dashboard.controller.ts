@@ -5,6 +5,8 @@ import {
   Get,
   Header,
   Inject,
+  NotFoundException,
+  Param,
   ServiceUnavailableException,
   Sse,
   type MessageEvent,
@@ -13,7 +15,13 @@ import { map, type Observable } from 'rxjs';
 import type { Registry } from 'prom-client';
 import { Broker, type FailedPartition } from '../broker';
 import { DashboardService } from './dashboard.service';
-import type { DashboardSnapshot } from '@hospital/admin-api';
+import {
+  groupHistoryView,
+  type DashboardSnapshot,
+  type GroupHistoryView,
+} from '@hospital/admin-api';
+import { ErrorReason } from '@hospital/proto';
+import { BrokerError } from '../errors/broker-error';
 
 export const DASHBOARD_DIR = Symbol('DASHBOARD_DIR');
 export const BROKER_METRICS = Symbol('BROKER_METRICS');
@@ -54,6 +62,21 @@ export class DashboardController {
   @Header('content-type', 'text/css; charset=utf-8')
   styles(): string {
     return this.assets.css;
+  }
+
+  /** The group's recent rebalances as numbered message sequences, newest first. */
+  @Get('api/groups/:group/history')
+  history(@Param('group') group: string): GroupHistoryView {
+    try {
+      return groupHistoryView(
+        group,
+        this.broker.groups.history(group, this.broker.coordinator.trace),
+      );
+    } catch (error) {
+      if (error instanceof BrokerError && error.reason === ErrorReason.GROUP_ID_NOT_FOUND)
+        throw new NotFoundException({ message: error.message, field: 'group' });
+      throw error;
+    }
   }
 
   @Get('api/snapshot')
