@@ -62,9 +62,18 @@ export interface RebalanceView {
   members: number;
 }
 
+/** One point of a group's chart: once a second, the last few minutes. */
+export interface SeriesSampleView {
+  atMs: number;
+  lag: number;
+  consumeRate: number;
+}
+
 export interface GroupView {
   groupId: string;
   state: string;
+  /** eager: every member stops during a rebalance; cooperative: only the partitions that move. */
+  rebalanceProtocol: 'eager' | 'cooperative';
   generationId: number;
   protocol: string;
   leaderMemberId: string;
@@ -73,6 +82,8 @@ export interface GroupView {
   totalLag: number;
   /** Committed offsets advanced per second over the last few seconds, all partitions. */
   consumeRate: number;
+  /** Lag and consume rate over the last minutes, oldest first. */
+  series: SeriesSampleView[];
   /** Most recent first. */
   rebalances: RebalanceView[];
 }

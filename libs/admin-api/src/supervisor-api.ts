@@ -8,6 +8,7 @@
  *   POST /groups/:group/scale           { replicas: n } → ReplicasAnswer
  *   POST /replicas/:name/kill           SIGKILL, as in a crash → ReplicasAnswer
  *   POST /replicas/:name/restart        start it again (stop first if running) → ReplicasAnswer
+ *   POST /groups/:group/assignors       { assignors: [...] } roll the replicas onto them → ReplicasAnswer
  *
  * Errors answer 400/401/404 with `{ error: string }`.
  */
@@ -19,6 +20,8 @@ export interface ReplicaView {
   pid: number | undefined;
   /** Its HTTP port (read API, /health, /metrics). */
   port: number;
+  /** GROUP_ASSIGNORS it was started with, in order of preference. */
+  assignors: string[];
 }
 
 export type ReplicaState = 'starting' | 'running' | 'stopping' | 'stopped' | 'killed' | 'exited';

@@ -17,6 +17,7 @@ describe('nest-broker/loadConsumerServiceConfig', () => {
       deadLetterTopic: 'patient.checkout.dlq',
       groupId: 'billing',
       groupInstanceId: undefined,
+      assignors: ['range'],
       clientId: `billing-${hostname()}-${process.pid}`,
       databaseUrl: 'postgres://billing@db/hospital',
       sessionTimeoutMs: 3_000,
@@ -34,8 +35,20 @@ describe('nest-broker/loadConsumerServiceConfig', () => {
     ).toBe('billing-3');
   });
 
+  it('takes the assignors in order of preference from GROUP_ASSIGNORS', () => {
+    const env = { BILLING_DATABASE_URL: 'x', GROUP_ASSIGNORS: 'cooperative-sticky, range' };
+    expect(loadConsumerServiceConfig('billing', 1, env).assignors).toEqual([
+      'cooperative-sticky',
+      'range',
+    ]);
+  });
+
   it.each([
     [{}, /PHARMACY_DATABASE_URL is required/],
+    [
+      { PHARMACY_DATABASE_URL: 'x', GROUP_ASSIGNORS: 'range,fair' },
+      /GROUP_ASSIGNORS names an unknown assignor "fair"/,
+    ],
     [{ PHARMACY_DATABASE_URL: 'x', PHARMACY_PORT: 'eighty' }, /PHARMACY_PORT must be an integer/],
     [{ PHARMACY_DATABASE_URL: 'x', SESSION_TIMEOUT_MS: '0' }, /SESSION_TIMEOUT_MS must be/],
   ])('names the variable that is missing or wrong (%j)', (env, message) => {

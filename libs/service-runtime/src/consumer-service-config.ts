@@ -17,6 +17,8 @@ export interface ConsumerServiceConfig {
   groupId: string;
   /** GROUP_INSTANCE_ID: static membership, so a restart within the session timeout keeps its partitions. */
   groupInstanceId?: string;
+  /** GROUP_ASSIGNORS: assignor names in order of preference, comma-separated (default range). The group uses the first every member lists. */
+  assignors: string[];
   /** CLIENT_ID: how the broker lists this replica among the group's members (default: the instance id, else <group>-<host>-<pid>, unique per container and process). */
   clientId: string;
   /** <SERVICE>_DATABASE_URL (required): the service role's connection; it reaches its own schema only. */
@@ -29,6 +31,20 @@ export interface ConsumerServiceConfig {
   partitionsConsumedConcurrently: number;
   /** LOG_LEVEL (default info). */
   logLevel: string;
+}
+
+/** The assignors our consumer ships, as Kafka names them. */
+export const ASSIGNOR_NAMES = ['range', 'roundrobin', 'sticky', 'cooperative-sticky'] as const;
+
+function assignorList(raw: string | undefined): string[] {
+  if (raw === undefined || raw.trim() === '') return ['range'];
+  const names = raw.split(',').map((name) => name.trim());
+  for (const name of names)
+    if (!(ASSIGNOR_NAMES as readonly string[]).includes(name))
+      throw new Error(
+        `GROUP_ASSIGNORS names an unknown assignor "${name}"; choose from ${ASSIGNOR_NAMES.join(', ')}`,
+      );
+  return names;
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
@@ -60,6 +76,7 @@ export function loadConsumerServiceConfig(
     deadLetterTopic: env.DEAD_LETTER_TOPIC ?? 'patient.checkout.dlq',
     groupId: env.GROUP_ID ?? service,
     groupInstanceId: env.GROUP_INSTANCE_ID || undefined,
+    assignors: assignorList(env.GROUP_ASSIGNORS),
     clientId:
       env.CLIENT_ID ||
       env.GROUP_INSTANCE_ID ||

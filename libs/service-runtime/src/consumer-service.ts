@@ -128,6 +128,7 @@ export async function startConsumerService<
     consumer: {
       groupId: config.groupId,
       groupInstanceId: config.groupInstanceId,
+      assignors: config.assignors,
       sessionTimeoutMs: config.sessionTimeoutMs,
       heartbeatIntervalMs: config.heartbeatIntervalMs,
       fromBeginning: true,

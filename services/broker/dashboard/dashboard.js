@@ -1,52 +1,26 @@
 // @ts-check
 // The broker's dashboard: one server-sent `snapshot` event per second
-// (/api/events) redrawn as topics, groups, owners, lag and rebalances. The
-// buttons call the broker's /api/…, which relays them to `hospital demo`.
+// (/api/events) drawn first as the source material's picture (strips of
+// offsets, arrows to consumers), then per group: controls, a lag chart,
+// members, owners and the rebalance timeline, whose entries open the
+// rebalance as its message sequence (/api/groups/<group>/history).
+
+import { byId, count, h, rate, time } from './dom.js';
+import { groupChart } from './charts.js';
+import { command, say, token, TOKEN_KEY } from './forms.js';
+import { PauseMemory, seedPictures } from './seed-view.js';
+import { sequenceDiagram } from './sequence-view.js';
 
 /** @typedef {import('../../../libs/admin-api/src/dashboard-api').DashboardSnapshot} DashboardSnapshot */
 /** @typedef {import('../../../libs/admin-api/src/dashboard-api').GroupView} GroupView */
 /** @typedef {import('../../../libs/admin-api/src/dashboard-api').ControlsView} ControlsView */
+/** @typedef {import('../../../libs/admin-api/src/history-api').GroupHistoryView} GroupHistoryView */
 
-const TOKEN_KEY = 'hospital.adminToken';
 const TIMELINE_ROWS = 8;
-
-/**
- * Builds an element; text is always set as text, never parsed as HTML
- * (client ids and reasons come from clients).
- * @param {string} tag
- * @param {Record<string, string | number | boolean | undefined>} [attributes]
- * @param {(Node | string | number)[]} children
- * @returns {HTMLElement}
- */
-function h(tag, attributes = {}, ...children) {
-  const element = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) {
-    if (value === undefined || value === false) continue;
-    if (name === 'class') element.className = String(value);
-    else element.setAttribute(name, value === true ? '' : String(value));
-  }
-  for (const child of children)
-    element.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  return element;
-}
-
-/** @param {string} id */
-function byId(id) {
-  const element = document.getElementById(id);
-  if (!element) throw new Error(`#${id} is missing from the page`);
-  return element;
-}
-
-/** @param {number} value */
-const count = (value) => value.toLocaleString('en-US');
-/** @param {number} value */
-const rate = (value) => value.toLocaleString('en-US', { maximumFractionDigits: 1 });
-/** @param {number} ms */
-const time = (ms) => new Date(ms).toLocaleTimeString('en-GB');
-
-function token() {
-  return localStorage.getItem(TOKEN_KEY) ?? '';
-}
+const ASSIGNORS = ['range', 'roundrobin', 'sticky', 'cooperative-sticky'];
+const pauses = new PauseMemory();
+/** Forms keep what the user typed: built once per group or topic, moved into each new render. */
+const forms = new Map();
 
 /** Takes `?token=` from the address once (hospital demo prints such a link), then hides it. */
 function adoptTokenFromAddress() {
@@ -58,32 +32,57 @@ function adoptTokenFromAddress() {
   history.replaceState(null, '', url);
 }
 
-/** @param {string} text @param {boolean} [failed] */
-function say(text, failed = false) {
-  const message = byId('message');
-  message.textContent = text;
-  message.hidden = false;
-  message.dataset.failed = String(failed);
+/**
+ * @template {HTMLElement} T
+ * @param {string} key
+ * @param {() => T} build
+ * @returns {T}
+ */
+function kept(key, build) {
+  if (!forms.has(key)) forms.set(key, build());
+  return forms.get(key);
 }
 
-/**
- * @param {string} path
- * @param {unknown} [body]
- */
-async function command(path, body) {
-  const response = await fetch(path, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token()}` },
-    body: JSON.stringify(body ?? {}),
+/** @param {string} topic @param {number} partitions */
+function addPartitionsForm(topic, partitions) {
+  const form = kept(`partitions:${topic}`, () => {
+    const input = h('input', {
+      type: 'number',
+      min: 1,
+      step: 1,
+      size: 4,
+      'data-field': 'partitions',
+      'aria-label': 'new total partitions',
+    });
+    const button = h(
+      'button',
+      { type: 'submit', 'data-action': 'add-partitions' },
+      'add partitions',
+    );
+    const element = h(
+      'form',
+      { class: 'inline-form', 'data-form': 'add-partitions' },
+      'grow to ',
+      input,
+      ' ',
+      button,
+    );
+    element.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const value = /** @type {HTMLInputElement} */ (input).value;
+      void command(`/api/topics/${encodeURIComponent(topic)}/partitions`, {
+        partitions: value === '' ? undefined : Number(value),
+      });
+    });
+    return element;
   });
-  const answer = await response.json().catch(() => ({}));
-  if (!response.ok) {
-    const reason = answer.error ?? answer.message ?? response.statusText;
-    say(`${path}: ${Array.isArray(reason) ? reason.join('; ') : reason}`, true);
-    if (response.status === 401 || response.status === 403) byId('token-form').hidden = false;
-    return;
+  const input = /** @type {HTMLInputElement} */ (form.querySelector('input'));
+  if (document.activeElement !== input) {
+    input.min = String(partitions + 1);
+    if (input.value === '' || Number(input.value) <= partitions)
+      input.value = String(partitions + 2);
   }
-  say(`${path}: done`);
+  return form;
 }
 
 /** @param {DashboardSnapshot} snapshot */
@@ -113,6 +112,7 @@ function renderTopics(snapshot) {
           count(topic.partitions.reduce((sum, p) => sum + p.logEndOffset - p.logStartOffset, 0)),
         ),
         h('td', { class: 'number' }, rate(topic.produceRate)),
+        h('td', {}, topic.internal ? '' : addPartitionsForm(topic.name, topic.partitions.length)),
       ),
     );
   byId('topics')
@@ -121,7 +121,7 @@ function renderTopics(snapshot) {
 }
 
 /** @param {GroupView} group @param {ControlsView} controls */
-function renderControls(group, controls) {
+function renderReplicas(group, controls) {
   if (!controls.available) return h('div');
   const replicas = controls.replicas.filter((replica) => replica.group === group.groupId);
   if (replicas.length === 0) return h('div');
@@ -152,6 +152,7 @@ function renderControls(group, controls) {
       minus,
       h('span', { 'data-replicas': running }, `${running} running`),
       plus,
+      assignorForm(group, [...new Set(replicas.map((replica) => replica.assignors.join(', ')))]),
     ),
     h(
       'table',
@@ -165,6 +166,7 @@ function renderControls(group, controls) {
           h('th', {}, 'replica'),
           h('th', {}, 'state'),
           h('th', { class: 'number' }, 'pid'),
+          h('th', {}, 'assignors'),
           h('th', {}, ''),
         ),
       ),
@@ -195,12 +197,180 @@ function renderControls(group, controls) {
             h('td', {}, replica.name),
             h('td', {}, h('span', { class: 'badge', 'data-state': replica.state }, replica.state)),
             h('td', { class: 'number' }, replica.pid ?? '—'),
+            h('td', { class: 'muted' }, replica.assignors.join(', ')),
             h('td', {}, replica.state === 'running' ? kill : '', ' ', restart),
           );
         }),
       ),
     ),
   );
+}
+
+/** Rolls the group's replicas onto another assignor. @param {GroupView} group @param {string[]} current */
+function assignorForm(group, current) {
+  const form = kept(`assignor:${group.groupId}`, () => {
+    const select = h(
+      'select',
+      { 'data-field': 'assignors', 'aria-label': 'assignor' },
+      ...ASSIGNORS.map((name) => h('option', { value: name }, name)),
+    );
+    const element = h(
+      'form',
+      {
+        class: 'inline-form',
+        'data-form': 'assignor',
+        title:
+          'restarts the replicas one at a time; the old assignor stays listed second until the last one restarts',
+      },
+      'assignor ',
+      select,
+      ' ',
+      h('button', { type: 'submit', 'data-action': 'roll-assignor' }, 'roll replicas'),
+    );
+    /** @type {HTMLSelectElement} */ (select).value = group.protocol || 'range';
+    element.addEventListener('submit', (event) => {
+      event.preventDefault();
+      void command(`/api/groups/${encodeURIComponent(group.groupId)}/assignors`, {
+        assignors: [/** @type {HTMLSelectElement} */ (select).value],
+      });
+    });
+    return element;
+  });
+  form.title = `replicas now list: ${current.join(' | ')}`;
+  return form;
+}
+
+/** Resets a stopped group's offsets: a dry run first, then a confirmation. @param {GroupView} group */
+function resetForm(group) {
+  return kept(`reset:${group.groupId}`, () => {
+    const topics = [...new Set(group.partitions.map((partition) => partition.topic))];
+    const topic = h(
+      'select',
+      { 'data-field': 'topic' },
+      ...topics.map((name) => h('option', { value: name }, name)),
+    );
+    const to = h(
+      'select',
+      { 'data-field': 'to' },
+      ...['earliest', 'latest', 'offset', 'shift-by'].map((name) =>
+        h('option', { value: name }, name),
+      ),
+    );
+    const value = h('input', {
+      type: 'number',
+      step: 1,
+      size: 7,
+      'data-field': 'value',
+      placeholder: 'offset / shift',
+    });
+    const preview = h('div', { class: 'reset-preview', 'data-reset-preview': '' });
+    const confirm = h(
+      'button',
+      { type: 'button', class: 'danger', 'data-action': 'confirm-reset', hidden: true },
+      'confirm reset',
+    );
+    const body = (/** @type {boolean} */ dryRun) => {
+      const target = /** @type {HTMLSelectElement} */ (to).value;
+      const number = /** @type {HTMLInputElement} */ (value).value;
+      return {
+        topic: /** @type {HTMLSelectElement} */ (topic).value,
+        to: target,
+        dryRun,
+        ...(target === 'offset' ? { offset: number === '' ? undefined : Number(number) } : {}),
+        ...(target === 'shift-by' ? { shiftBy: number === '' ? undefined : Number(number) } : {}),
+      };
+    };
+    const path = `/api/groups/${encodeURIComponent(group.groupId)}/reset-offsets`;
+    const form = h(
+      'form',
+      { class: 'inline-form', 'data-form': 'reset-offsets' },
+      h('strong', {}, 'reset offsets '),
+      topic,
+      ' to ',
+      to,
+      ' ',
+      value,
+      ' ',
+      h('button', { type: 'submit', 'data-action': 'preview-reset' }, 'preview (dry run)'),
+      ' ',
+      confirm,
+      preview,
+    );
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      confirm.hidden = true;
+      const answer = await command(path, body(true));
+      if (!answer) return preview.replaceChildren();
+      preview.replaceChildren(changesTable(answer.changes, 'would change'));
+      confirm.hidden = answer.changes.length === 0;
+    });
+    confirm.addEventListener('click', async () => {
+      confirm.hidden = true;
+      const answer = await command(path, body(false));
+      if (answer) preview.replaceChildren(changesTable(answer.changes, 'changed'));
+    });
+    return form;
+  });
+}
+
+/** @param {{ topic: string, partition: number, previousOffset: number, newOffset: number }[]} changes @param {string} verb */
+function changesTable(changes, verb) {
+  return h(
+    'table',
+    { class: 'changes' },
+    h('caption', {}, `${changes.length} partition(s) ${verb}`),
+    h(
+      'tbody',
+      {},
+      ...changes.map((change) =>
+        h(
+          'tr',
+          {},
+          h('td', {}, `${change.topic}-${change.partition}`),
+          h(
+            'td',
+            { class: 'number' },
+            change.previousOffset < 0 ? '—' : count(change.previousOffset),
+          ),
+          h('td', {}, '→'),
+          h(
+            'td',
+            { class: 'number', 'data-new-offset': change.newOffset },
+            count(change.newOffset),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+/** Opens one rebalance as its message sequence. @param {string} groupId @param {number} generation */
+async function showSequence(groupId, generation) {
+  const panel = byId('sequence');
+  panel.hidden = false;
+  const response = await fetch(`/api/groups/${encodeURIComponent(groupId)}/history`);
+  if (!response.ok) {
+    panel.replaceChildren(
+      h('p', { class: 'note' }, `history of ${groupId}: ${response.statusText}`),
+    );
+    return;
+  }
+  /** @type {GroupHistoryView} */
+  const history = await response.json();
+  const sequence = history.sequences.find((entry) => entry.generationId === generation);
+  const close = h('button', { type: 'button', 'data-action': 'close-sequence' }, 'close');
+  close.addEventListener('click', () => (panel.hidden = true));
+  panel.replaceChildren(
+    h('div', { class: 'group-head' }, h('h2', {}, 'Rebalance, message by message'), close),
+    sequence
+      ? sequenceDiagram(groupId, sequence)
+      : h(
+          'p',
+          { class: 'muted' },
+          `generation ${generation} of ${groupId} is no longer in the broker's trace (it keeps the most recent ones, since it started)`,
+        ),
+  );
+  panel.scrollIntoView({ block: 'start' });
 }
 
 /** @param {GroupView} group */
@@ -210,11 +380,22 @@ function renderTimeline(group) {
   return h(
     'ol',
     { class: 'timeline' },
-    ...shown.map((record) =>
-      h(
+    ...shown.map((record) => {
+      const open = h(
+        'button',
+        {
+          type: 'button',
+          class: 'link',
+          'data-action': 'show-sequence',
+          title: 'draw its messages',
+        },
+        `gen ${record.generationId}`,
+      );
+      open.addEventListener('click', () => void showSequence(group.groupId, record.generationId));
+      return h(
         'li',
         { 'data-generation': record.generationId },
-        h('span', {}, `gen ${record.generationId}`),
+        open,
         h('span', { class: 'muted' }, time(record.startedMs)),
         h(
           'span',
@@ -226,22 +407,26 @@ function renderTimeline(group) {
           ? h('span', { class: 'badge', 'data-state': 'PreparingRebalance' }, 'running…')
           : h(
               'span',
-              { title: 'consumption paused while the group rebalanced' },
+              {
+                title:
+                  group.rebalanceProtocol === 'cooperative'
+                    ? 'only the partitions that moved paused'
+                    : 'consumption paused while the group rebalanced',
+              },
               h('div', {
                 class: 'pause-bar',
                 style: `width:${Math.round((record.pauseMs / longest) * 100)}%`,
               }),
               `${count(record.pauseMs)} ms`,
             ),
-      ),
-    ),
+      );
+    }),
   );
 }
 
-/** @param {GroupView} group @param {ControlsView} controls */
-function renderGroup(group, controls) {
-  const leader = group.members.find((member) => member.leader);
-  const members = h(
+/** @param {GroupView} group */
+function membersTable(group) {
+  return h(
     'table',
     { class: 'members' },
     h(
@@ -281,7 +466,11 @@ function renderGroup(group, controls) {
       ),
     ),
   );
-  const owners = h(
+}
+
+/** @param {GroupView} group */
+function ownersTable(group) {
+  return h(
     'table',
     { class: 'owners' },
     h(
@@ -321,6 +510,11 @@ function renderGroup(group, controls) {
       ),
     ),
   );
+}
+
+/** @param {GroupView} group @param {ControlsView} controls */
+function renderGroup(group, controls) {
+  const leader = group.members.find((member) => member.leader);
   return h(
     'article',
     { class: 'group', 'data-group': group.groupId, 'data-generation': group.generationId },
@@ -332,20 +526,36 @@ function renderGroup(group, controls) {
       h('span', {}, `generation ${group.generationId}`),
       h(
         'span',
+        { class: 'badge', 'data-protocol': group.rebalanceProtocol },
+        `${group.rebalanceProtocol} rebalancing`,
+      ),
+      h(
+        'span',
         { class: 'muted' },
         `${group.protocol || 'no protocol'} · leader ${leader?.clientId ?? '—'} · ${group.members.length} members`,
       ),
       h('span', {}, `lag ${count(group.totalLag)}`),
       h('span', {}, `${rate(group.consumeRate)}/s consumed`),
     ),
-    renderControls(group, controls),
+    renderReplicas(group, controls),
     h(
       'div',
       { class: 'columns' },
-      h('div', {}, h('h4', {}, 'members'), members),
-      h('div', {}, h('h4', {}, 'partition → owner'), owners),
+      h('div', {}, h('h4', {}, 'lag and consume rate'), groupChart(group)),
+      h(
+        'div',
+        {},
+        h('h4', {}, 'offsets (the group must be Empty: scale it to 0 first)'),
+        resetForm(group),
+      ),
     ),
-    h('h4', {}, 'rebalances (newest first)'),
+    h(
+      'div',
+      { class: 'columns' },
+      h('div', {}, h('h4', {}, 'members'), membersTable(group)),
+      h('div', {}, h('h4', {}, 'partition → owner'), ownersTable(group)),
+    ),
+    h('h4', {}, 'rebalances (newest first; click one to see its messages)'),
     group.rebalances.length ? renderTimeline(group) : h('p', { class: 'muted' }, 'none yet'),
   );
 }
@@ -353,6 +563,10 @@ function renderGroup(group, controls) {
 /** @param {DashboardSnapshot} snapshot */
 function render(snapshot) {
   byId('clock').textContent = `updated ${time(snapshot.atMs)}`;
+  const pictures = seedPictures(snapshot, pauses, Date.now());
+  byId('seed-pictures').replaceChildren(
+    ...(pictures.length ? pictures : [h('p', { class: 'muted' }, 'No topics yet.')]),
+  );
   renderTopics(snapshot);
   byId('groups').replaceChildren(
     ...(snapshot.groups.length
@@ -382,6 +596,7 @@ function start() {
     event.preventDefault();
     localStorage.setItem(TOKEN_KEY, /** @type {HTMLInputElement} */ (byId('token')).value.trim());
     byId('token-form').hidden = true;
+    say('admin token saved in this browser');
   });
   // EventSource reconnects by itself after a broker restart.
   const events = new EventSource('/api/events');

@@ -44,7 +44,16 @@ async function fakeSupervisor(): Promise<{
 }> {
   const calls: { method: string; url: string; auth: string; body: string }[] = [];
   const replicas: ReplicasAnswer = {
-    replicas: [{ name: 'billing-1', group: 'billing', state: 'running', pid: 4242, port: 3100 }],
+    replicas: [
+      {
+        name: 'billing-1',
+        group: 'billing',
+        state: 'running',
+        pid: 4242,
+        port: 3100,
+        assignors: ['range'],
+      },
+    ],
   };
   const server = createServer((request: IncomingMessage, response) => {
     let body = '';

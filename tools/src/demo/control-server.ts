@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { presentsAdminToken } from '@hospital/proto';
 import { type ReplicasAnswer, type SupervisorError } from '@hospital/admin-api';
+import { ASSIGNORS } from '@hospital/broker-client';
 import { SupervisorRefusal, type ReplicaSupervisor } from './replica-supervisor';
 
 export interface RunningControlServer {
@@ -46,6 +47,22 @@ export async function startControlServer(
         if (typeof replicas !== 'number')
           throw new SupervisorRefusal(400, 'replicas (a number) is missing from the body');
         return { replicas: supervisor.scale(decodeURIComponent(scale[1]), replicas) };
+      }
+      const assignors = /^\/groups\/([^/]+)\/assignors$/.exec(path);
+      if (assignors) {
+        const body = (await readJson(request)) as { assignors?: unknown };
+        if (
+          !Array.isArray(body.assignors) ||
+          body.assignors.some((name) => typeof name !== 'string')
+        )
+          throw new SupervisorRefusal(400, 'assignors (a list of names) is missing from the body');
+        return {
+          replicas: supervisor.rollAssignors(
+            decodeURIComponent(assignors[1]),
+            body.assignors as string[],
+            Object.keys(ASSIGNORS),
+          ),
+        };
       }
       const action = /^\/replicas\/([^/]+)\/(kill|restart)$/.exec(path);
       if (action) {

@@ -16,8 +16,8 @@ export interface SupervisedGroup {
   name: string;
   /** The HTTP port of replica `index` (1-based). */
   portOf(index: number): number;
-  /** Starts replica `index`, resolving once it is ready. */
-  start(index: number, name: string, port: number): Promise<ReplicaProcess>;
+  /** Starts replica `index` with the group's current settings, resolving once it is ready. */
+  start(index: number, name: string, port: number, env: GroupSettings): Promise<ReplicaProcess>;
 }
 
 /** A request the supervisor cannot carry out; `status` is the HTTP status to answer with. */
@@ -30,8 +30,16 @@ export class SupervisorRefusal extends Error {
   }
 }
 
+/** Settings a group's replicas start with (set from the dashboard: the assignors). */
+export interface GroupSettings {
+  /** GROUP_ASSIGNORS, in order of preference; undefined keeps the service's default. */
+  assignors?: string[];
+}
+
 interface Replica {
   name: string;
+  /** What its running process was started with. */
+  settings: GroupSettings;
   group: SupervisedGroup;
   index: number;
   state: ReplicaState;
@@ -51,13 +59,47 @@ const LIVE: ReplicaState[] = ['starting', 'running'];
 export class ReplicaSupervisor {
   private readonly groups = new Map<string, SupervisedGroup>();
   private readonly replicas = new Map<string, Replica>();
+  private readonly settings = new Map<string, GroupSettings>();
 
   constructor(
     groups: SupervisedGroup[],
     private readonly maxReplicas: number,
     private readonly log: (line: string) => void,
+    initial: { [group: string]: GroupSettings } = {},
   ) {
     for (const group of groups) this.groups.set(group.name, group);
+    for (const [group, settings] of Object.entries(initial)) this.settings.set(group, settings);
+  }
+
+  /**
+   * Restarts the group's live replicas one at a time with these assignors,
+   * each waiting for the one before to run again. The old first choice stays
+   * listed second, so the replicas not yet restarted and the ones already
+   * restarted always share a protocol: the group keeps the old assignor until
+   * the last replica restarts, then votes for the new one, as Kafka's
+   * rolling upgrade of partition.assignment.strategy does.
+   */
+  rollAssignors(groupName: string, assignors: string[], known: readonly string[]): ReplicaView[] {
+    const group = this.group(groupName);
+    if (assignors.length === 0 || assignors.some((name) => !known.includes(name)))
+      throw new SupervisorRefusal(
+        400,
+        `assignors must name one or more of ${known.join(', ')}, got ${JSON.stringify(assignors)}`,
+      );
+    const current = this.settings.get(groupName)?.assignors ?? ['range'];
+    const rolled = [...new Set([...assignors, current[0]])];
+    this.settings.set(groupName, { ...this.settings.get(groupName), assignors: rolled });
+    const live = [...this.replicas.values()]
+      .filter((replica) => replica.group === group && LIVE.includes(replica.state))
+      .sort((a, b) => a.index - b.index);
+    this.log(`↻ ${groupName}: rolling ${live.length} replica(s) to assignors ${rolled.join(', ')}`);
+    void live.reduce(async (previous, replica) => {
+      await previous;
+      this.stop(replica);
+      this.start(replica);
+      await replica.busy;
+    }, Promise.resolve());
+    return this.list();
   }
 
   list(): ReplicaView[] {
@@ -72,17 +114,13 @@ export class ReplicaSupervisor {
             ? replica.process?.pid
             : undefined,
         port: replica.group.portOf(replica.index),
+        assignors: replica.settings.assignors ?? ['range'],
       }));
   }
 
   /** Makes `count` replicas of the group live: restarts stopped ones first (lowest first), then adds; stops the newest when shrinking. */
   scale(groupName: string, count: number): ReplicaView[] {
-    const group = this.groups.get(groupName);
-    if (!group)
-      throw new SupervisorRefusal(
-        404,
-        `no consumer group "${groupName}" here; there are ${[...this.groups.keys()].join(', ')}`,
-      );
+    const group = this.group(groupName);
     if (!Number.isInteger(count) || count < 0 || count > this.maxReplicas)
       throw new SupervisorRefusal(
         400,
@@ -145,6 +183,16 @@ export class ReplicaSupervisor {
     await this.settled();
   }
 
+  private group(name: string): SupervisedGroup {
+    const group = this.groups.get(name);
+    if (!group)
+      throw new SupervisorRefusal(
+        404,
+        `no consumer group "${name}" here; there are ${[...this.groups.keys()].join(', ')}`,
+      );
+    return group;
+  }
+
   private replica(name: string): Replica {
     const replica = this.replicas.get(name);
     if (!replica)
@@ -164,6 +212,7 @@ export class ReplicaSupervisor {
       name: `${group.name}-${index}`,
       group,
       index,
+      settings: {},
       state: 'stopped',
       process: undefined,
       busy: Promise.resolve(),
@@ -178,8 +227,10 @@ export class ReplicaSupervisor {
       replica.state = 'starting';
       replica.process = undefined;
       const port = replica.group.portOf(replica.index);
+      const settings = { ...this.settings.get(replica.group.name) };
       try {
-        const process = await replica.group.start(replica.index, replica.name, port);
+        const process = await replica.group.start(replica.index, replica.name, port, settings);
+        replica.settings = settings;
         replica.process = process;
         replica.state = 'running';
         this.log(`✔ ${replica.name} running (pid ${process.pid}, http://127.0.0.1:${port})`);

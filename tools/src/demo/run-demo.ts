@@ -14,7 +14,7 @@ import {
   type ServiceName,
 } from '@hospital/processes';
 import { startControlServer, type RunningControlServer } from './control-server';
-import { ReplicaSupervisor } from './replica-supervisor';
+import { ReplicaSupervisor, type GroupSettings } from './replica-supervisor';
 
 type ConsumerName = Exclude<ServiceName, 'checkout'>;
 const CONSUMERS: ConsumerName[] = ['billing', 'housekeeping', 'pharmacy'];
@@ -47,6 +47,14 @@ export interface DemoPorts {
   housekeeping: number;
   pharmacy: number;
 }
+
+/**
+ * Housekeeping rebalances cooperatively (cooperative-sticky) while billing and
+ * pharmacy stay eager (range), so the dashboard shows both kinds side by side.
+ */
+export const DEMO_GROUP_SETTINGS: { [name in ConsumerName]?: GroupSettings } = {
+  housekeeping: { assignors: ['cooperative-sticky'] },
+};
 
 /** Fixed, documented ports so the URLs printed stay the same between runs. */
 export const DEMO_PORTS: DemoPorts = {
@@ -156,10 +164,11 @@ export async function runDemo(options: DemoOptions): Promise<RunningDemo> {
       CONSUMERS.map((name) => ({
         name,
         portOf: (index) => ports[name] + index - 1,
-        start: (_index, replica, port) =>
+        start: (_index, replica, port, settings) =>
           startService(
             name,
             {
+              ...(settings.assignors ? { GROUP_ASSIGNORS: settings.assignors.join(',') } : {}),
               [`${name.toUpperCase()}_DATABASE_URL`]: serviceUrl(adminUrl, ROLES[name]),
               [`${name.toUpperCase()}_PORT`]: String(port),
               BROKER_ADDRESS: brokerAddress,
@@ -171,6 +180,7 @@ export async function runDemo(options: DemoOptions): Promise<RunningDemo> {
       })),
       MAX_REPLICAS,
       options.log,
+      DEMO_GROUP_SETTINGS,
     );
     supervisor = replicas;
     control = await step(`replica supervisor on http://127.0.0.1:${ports.control}`, () =>

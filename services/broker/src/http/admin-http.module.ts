@@ -1,5 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { Broker } from '../broker';
+import { ActionsController } from './actions/actions.controller';
+import { AdminTokenGuard } from './admin-token.guard';
 import { brokerMetrics } from './broker-metrics';
 import { BROKER_METRICS, DASHBOARD_DIR, DashboardController } from './dashboard.controller';
 import { DashboardService } from './dashboard.service';
@@ -12,12 +14,13 @@ export class AdminHttpModule {
     return {
       module: AdminHttpModule,
       imports: [SupervisorRelayModule.register(broker)],
-      controllers: [DashboardController],
+      controllers: [DashboardController, ActionsController],
       providers: [
         { provide: Broker, useValue: broker },
         { provide: DASHBOARD_DIR, useValue: dashboardDir },
         { provide: BROKER_METRICS, useFactory: () => brokerMetrics(broker) },
         DashboardService,
+        AdminTokenGuard,
       ],
     };
   }

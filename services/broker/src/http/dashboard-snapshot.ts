@@ -11,7 +11,11 @@ import {
   type PartitionView,
   type TopicView,
 } from '@hospital/admin-api';
+import { GroupSeries } from './group-series';
 import type { RateTracker } from './rate-tracker';
+
+/** Assignors whose rebalances are incremental: kept partitions never stop. */
+const COOPERATIVE_ASSIGNORS = new Set(['cooperative-sticky']);
 
 export interface SnapshotInput {
   nowMs: number;
@@ -30,6 +34,7 @@ const sum = (values: number[]) => values.reduce((total, value) => total + value,
 export function buildDashboardSnapshot(
   input: SnapshotInput,
   rates: RateTracker,
+  series: GroupSeries = new GroupSeries(),
 ): DashboardSnapshot {
   const seen = new Set<string>();
   const rateOf = (key: string, value: number) => {
@@ -67,9 +72,16 @@ export function buildDashboardSnapshot(
       logEndOffset: offset.logEndOffset,
       lag: offset.lag,
     }));
+    const totalLag = sum(partitions.map((partition) => partition.lag));
+    const consumeRate = rateOf(
+      `group\u0000${group.groupId}`,
+      sum(partitions.map((partition) => Math.max(0, partition.committedOffset))),
+    );
+    series.record(group.groupId, { atMs: input.nowMs, lag: totalLag, consumeRate });
     return {
       groupId: group.groupId,
       state: groupStateLabel(group.state),
+      rebalanceProtocol: COOPERATIVE_ASSIGNORS.has(group.protocolName) ? 'cooperative' : 'eager',
       generationId: group.generationId,
       protocol: group.protocolName,
       leaderMemberId: group.leader,
@@ -87,11 +99,9 @@ export function buildDashboardSnapshot(
         sessionTimeoutMs: member.sessionTimeoutMs,
       })),
       partitions,
-      totalLag: sum(partitions.map((partition) => partition.lag)),
-      consumeRate: rateOf(
-        `group\u0000${group.groupId}`,
-        sum(partitions.map((partition) => Math.max(0, partition.committedOffset))),
-      ),
+      totalLag,
+      consumeRate,
+      series: series.of(group.groupId),
       rebalances: group.rebalances
         .map((record) => ({
           generationId: record.generationId,
@@ -106,5 +116,6 @@ export function buildDashboardSnapshot(
     };
   });
   rates.retain(seen);
+  series.retain(new Set(groups.map((group) => group.groupId)));
   return { atMs: input.nowMs, topics, groups, controls: input.controls };
 }

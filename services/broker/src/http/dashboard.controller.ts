@@ -24,12 +24,21 @@ import { ErrorReason } from '@hospital/proto';
 import { BrokerError } from '../errors/broker-error';
 
 export const DASHBOARD_DIR = Symbol('DASHBOARD_DIR');
+/** The dashboard's modules (services/broker/dashboard/<name>.js). */
+export const DASHBOARD_SCRIPTS = [
+  'dashboard',
+  'dom',
+  'seed-view',
+  'sequence-view',
+  'charts',
+  'forms',
+];
 export const BROKER_METRICS = Symbol('BROKER_METRICS');
 
 /** The dashboard page, its data (once, or live as server-sent events), health and metrics. */
 @Controller()
 export class DashboardController {
-  private readonly assets: Record<'html' | 'js' | 'css', string>;
+  private readonly assets: { html: string; css: string; scripts: Map<string, string> };
 
   constructor(
     private readonly dashboard: DashboardService,
@@ -41,8 +50,8 @@ export class DashboardController {
     const read = (file: string) => readFileSync(join(dashboardDir, file), 'utf8');
     this.assets = {
       html: read('index.html'),
-      js: read('dashboard.js'),
       css: read('dashboard.css'),
+      scripts: new Map(DASHBOARD_SCRIPTS.map((name) => [name, read(`${name}.js`)])),
     };
   }
 
@@ -52,10 +61,13 @@ export class DashboardController {
     return this.assets.html;
   }
 
-  @Get('dashboard.js')
+  /** The page's ES modules: a fixed list, so no request names a file. */
+  @Get(':script.js')
   @Header('content-type', 'text/javascript; charset=utf-8')
-  script(): string {
-    return this.assets.js;
+  script(@Param('script') name: string): string {
+    const script = this.assets.scripts.get(name);
+    if (script === undefined) throw new NotFoundException(`no script ${name}.js`);
+    return script;
   }
 
   @Get('dashboard.css')

@@ -3,6 +3,7 @@ import { exhaustMap, shareReplay, timer, type Observable } from 'rxjs';
 import { Broker } from '../broker';
 import { buildDashboardSnapshot } from './dashboard-snapshot';
 import type { ControlsView, DashboardSnapshot } from '@hospital/admin-api';
+import { GroupSeries } from './group-series';
 import { RateTracker } from './rate-tracker';
 import { ReplicaControls } from './controls/replica-controls';
 
@@ -15,6 +16,7 @@ const NO_CONTROLS: ControlsView = { available: false, replicas: [] };
 @Injectable()
 export class DashboardService implements OnModuleDestroy {
   private readonly rates = new RateTracker();
+  private readonly series = new GroupSeries();
   /** One snapshot per tick, shared by every watcher; the newest is replayed to a new one. Stops when nobody watches. */
   readonly updates: Observable<DashboardSnapshot> = timer(0, DASHBOARD_UPDATE_MS).pipe(
     exhaustMap(() => this.snapshot()),
@@ -49,6 +51,7 @@ export class DashboardService implements OnModuleDestroy {
         controls,
       },
       this.rates,
+      this.series,
     );
   }
 }

@@ -2,6 +2,7 @@ import {
   ConsumerAssignment,
   ConsumerSubscription,
   ProtocolMessageKind,
+  reasonName,
   topicPartitionKey,
   type JoinGroupRequest,
   type JoinGroupResponse,
@@ -12,6 +13,7 @@ import {
   type SyncGroupResponse,
   type TopicPartitions,
 } from '@hospital/proto';
+import { BrokerError } from '../../errors/broker-error';
 import { CONSUMER_PROTOCOL } from '../state/consumer-protocol';
 
 /** Bounds: what the trace keeps, and what it drops first when full. */
@@ -47,7 +49,13 @@ interface AwaitingFetch {
   partitions: Set<string>;
 }
 
-const describeError = (error: unknown) => (error instanceof Error ? error.message : String(error));
+/** The Kafka error name ("MEMBER_ID_REQUIRED"); the message for anything else. */
+const describeError = (error: unknown) =>
+  error instanceof BrokerError
+    ? reasonName(error.reason)
+    : error instanceof Error
+      ? error.message
+      : String(error);
 
 /**
  * The protocol messages of every rebalance, per generation, as the

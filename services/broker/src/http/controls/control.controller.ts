@@ -49,6 +49,24 @@ export class ControlController {
     return this.relay(`/groups/${name(group, 'group')}/scale`, { replicas });
   }
 
+  /** Rolls the group's replicas onto these assignors, one at a time (the supervisor keeps the old one listed second). */
+  @Post('groups/:group/assignors')
+  @HttpCode(200)
+  assignors(@Param('group') group: string, @Body() body: unknown): Promise<ReplicasAnswer> {
+    const assignors = (body as { assignors?: unknown } | undefined)?.assignors;
+    if (
+      !Array.isArray(assignors) ||
+      assignors.length === 0 ||
+      assignors.length > 4 ||
+      assignors.some((name) => typeof name !== 'string' || !NAME.test(name))
+    )
+      throw new BadRequestException({
+        message: `assignors must be a list of 1 to 4 assignor names, got ${JSON.stringify(assignors)}`,
+        field: 'assignors',
+      });
+    return this.relay(`/groups/${name(group, 'group')}/assignors`, { assignors });
+  }
+
   @Post('replicas/:name/kill')
   @HttpCode(200)
   kill(@Param('name') replica: string): Promise<ReplicasAnswer> {
