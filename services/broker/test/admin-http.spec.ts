@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { DashboardSnapshot, ReplicasAnswer } from '@hospital/admin-api';
+import type { DashboardSnapshot, GroupHistoryView, ReplicasAnswer } from '@hospital/admin-api';
 import { produceToEachPartition } from './support/broker-rpc';
 import { GroupDriver, settled } from './support/group-driver';
 import { ADMIN_TOKEN, startTestBroker, type TestBroker } from './support/start-test-broker';
@@ -221,5 +221,59 @@ describe('the broker admin HTTP port (dashboard, live events, controls, metrics)
       await controlled.stop();
       supervisor.server.close();
     }
+  });
+
+  it('serves each rebalance of a group as its numbered messages, and 404 for a group that does not exist', async () => {
+    const history = (await (
+      await fetch(url('/api/groups/billing/history'))
+    ).json()) as GroupHistoryView;
+    const latest = history.sequences[0];
+    const leaderSync = latest.messages.find(
+      (message) => message.kind === 'SyncGroup' && message.shares.length > 0,
+    );
+    expect(leaderSync?.from).toBe(latest.leaderClientId);
+    expect(leaderSync?.shares.map((share) => share.clientId).sort()).toEqual([
+      'billing-1',
+      'billing-2',
+    ]);
+    expect(latest.messages.map((message) => message.number)).toEqual(
+      latest.messages.map((_, index) => index + 1),
+    );
+    const missing = await fetch(url('/api/groups/nobody/history'));
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ field: 'group' });
+  });
+
+  it('adds partitions and previews an offset reset, answering bad input with 400 and the field', async () => {
+    const post = (path: string, body: unknown) =>
+      fetch(url(path), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
+        body: JSON.stringify(body),
+      });
+    const notANumber = await post('/api/topics/patient.checkout/partitions', { partitions: 'six' });
+    expect(notANumber.status).toBe(400);
+    expect(await notANumber.json()).toMatchObject({ field: 'partitions' });
+    const fewer = await post('/api/topics/patient.checkout/partitions', { partitions: 2 });
+    expect(fewer.status).toBe(400);
+    expect(await fewer.json()).toMatchObject({
+      field: 'partitions',
+      reason: 'INVALID_PARTITIONS',
+      message: expect.stringContaining('must be larger'),
+    });
+    const unknown = await post('/api/topics/lab.results/partitions', { partitions: 2 });
+    expect(unknown.status).toBe(404);
+    const badTarget = await post('/api/groups/billing/reset-offsets', {
+      topic: TOPIC,
+      to: 'yesterday',
+    });
+    expect(badTarget.status).toBe(400);
+    expect(await badTarget.json()).toMatchObject({ field: 'to' });
+    const live = await post('/api/groups/billing/reset-offsets', { topic: TOPIC, to: 'earliest' });
+    expect(live.status).toBe(409);
+    expect(await live.json()).toMatchObject({ reason: 'NON_EMPTY_GROUP' });
+    const grown = await post('/api/topics/patient.checkout/partitions', { partitions: 5 });
+    expect(grown.status).toBe(200);
+    expect((await grown.json()).partitions).toHaveLength(5);
   });
 });

@@ -1,4 +1,9 @@
-import { ReplicaSupervisor, SupervisorRefusal, type ReplicaProcess } from './replica-supervisor';
+import {
+  ReplicaSupervisor,
+  SupervisorRefusal,
+  type GroupSettings,
+  type ReplicaProcess,
+} from './replica-supervisor';
 
 /** A replica process that ends when told to, or when the test says it crashed. */
 function fakeProcess(pid: number): ReplicaProcess & { crash(): void; how: string[] } {
@@ -26,9 +31,10 @@ function supervisor() {
   const billing = {
     name: 'billing',
     portOf: (index: number) => 3099 + index,
-    start: async () => {
+    start: async (_index: number, name: string, _port: number, settings: GroupSettings) => {
       const process = fakeProcess(1000 + started.length);
       started.push(process);
+      lines.push(`start ${name} ${settings.assignors?.join(',') ?? 'default'}`);
       return process;
     },
   };
@@ -52,8 +58,22 @@ describe('tools/demo/ReplicaSupervisor', () => {
     ]);
     await replicas.settled();
     expect(replicas.list()).toEqual([
-      { name: 'billing-1', group: 'billing', state: 'running', pid: 1000, port: 3100 },
-      { name: 'billing-2', group: 'billing', state: 'running', pid: 1001, port: 3101 },
+      {
+        name: 'billing-1',
+        group: 'billing',
+        state: 'running',
+        pid: 1000,
+        port: 3100,
+        assignors: ['range'],
+      },
+      {
+        name: 'billing-2',
+        group: 'billing',
+        state: 'running',
+        pid: 1001,
+        port: 3101,
+        assignors: ['range'],
+      },
     ]);
     replicas.scale('billing', 4);
     await replicas.settled();
@@ -155,5 +175,27 @@ describe('tools/demo/ReplicaSupervisor', () => {
       400,
       'billing-1 is stopped, not running',
     ]);
+  });
+
+  it('rolls a group onto another assignor one replica at a time, keeping the old one listed second', async () => {
+    const { replicas, lines } = supervisor();
+    replicas.scale('billing', 2);
+    await replicas.settled();
+    lines.length = 0;
+    replicas.rollAssignors('billing', ['cooperative-sticky'], ['range', 'cooperative-sticky']);
+    await replicas.settled();
+    expect(lines.filter((line) => !line.startsWith('↻'))).toEqual([
+      '■ billing-1 stopped (left its group)',
+      'start billing-1 cooperative-sticky,range',
+      expect.stringMatching(/^✔ billing-1 running/),
+      '■ billing-2 stopped (left its group)',
+      'start billing-2 cooperative-sticky,range',
+      expect.stringMatching(/^✔ billing-2 running/),
+    ]);
+    expect(replicas.list().map((view) => view.assignors)).toEqual([
+      ['cooperative-sticky', 'range'],
+      ['cooperative-sticky', 'range'],
+    ]);
+    expect(() => replicas.rollAssignors('billing', ['fair'], ['range'])).toThrow(SupervisorRefusal);
   });
 });

@@ -60,6 +60,8 @@ export class ReplicaSupervisor {
   private readonly groups = new Map<string, SupervisedGroup>();
   private readonly replicas = new Map<string, Replica>();
   private readonly settings = new Map<string, GroupSettings>();
+  /** Rolling restarts in progress, so `settled()` waits for them too. */
+  private rolling: Promise<void> = Promise.resolve();
 
   constructor(
     groups: SupervisedGroup[],
@@ -93,12 +95,12 @@ export class ReplicaSupervisor {
       .filter((replica) => replica.group === group && LIVE.includes(replica.state))
       .sort((a, b) => a.index - b.index);
     this.log(`↻ ${groupName}: rolling ${live.length} replica(s) to assignors ${rolled.join(', ')}`);
-    void live.reduce(async (previous, replica) => {
+    this.rolling = live.reduce(async (previous, replica) => {
       await previous;
       this.stop(replica);
       this.start(replica);
       await replica.busy;
-    }, Promise.resolve());
+    }, this.rolling);
     return this.list();
   }
 
@@ -164,6 +166,7 @@ export class ReplicaSupervisor {
 
   /** Resolves once no replica is starting or stopping. */
   async settled(): Promise<void> {
+    await this.rolling;
     for (;;) {
       const pending = [...this.replicas.values()].map((replica) => replica.busy);
       await Promise.all(pending);

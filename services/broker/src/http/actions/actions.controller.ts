@@ -81,7 +81,7 @@ export class ActionsController {
       return this.broker.topics.createPartitions({ name: topic, totalPartitions: partitions })
         .topic as TopicDescription;
     } catch (error) {
-      throw toHttpError(error);
+      throw toHttpError(error, { total_partitions: 'partitions', name: 'topic' });
     }
   }
 
@@ -106,7 +106,7 @@ export class ActionsController {
       });
       return { dryRun, changes };
     } catch (error) {
-      throw toHttpError(error);
+      throw toHttpError(error, { group_id: 'group' });
     }
   }
 }

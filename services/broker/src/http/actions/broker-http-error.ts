@@ -14,14 +14,20 @@ const HTTP_STATUS: Partial<Record<status, number>> = {
   [status.RESOURCE_EXHAUSTED]: 429,
 };
 
-/** A BrokerError as the HTTP answer a gRPC caller would get as a status: same reason, message and field. */
-export function toHttpError(error: unknown): unknown {
+/**
+ * A BrokerError as the HTTP answer a gRPC caller would get as a status: same
+ * reason and message, and the field under the name the JSON body uses.
+ */
+export function toHttpError(error: unknown, fields: { [grpcField: string]: string } = {}): unknown {
   if (!(error instanceof BrokerError)) return error;
+  const field = error.metadata.field
+    ? (fields[error.metadata.field] ?? error.metadata.field)
+    : undefined;
   return new HttpException(
     {
       message: error.message,
       reason: reasonName(error.reason),
-      ...(error.metadata.field ? { field: error.metadata.field } : {}),
+      ...(field ? { field } : {}),
     },
     HTTP_STATUS[traitsOf(error.reason).code] ?? 500,
   );
