@@ -9,7 +9,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { freeDemoPorts, runDemo, type RunningDemo } from '../src/demo/run-demo';
 
 const ENSURE_CHROMIUM = join(__dirname, '..', 'scripts', 'ensure-chromium.sh');
-const SCREENSHOTS = join(__dirname, '..', '..', 'test-results');
+const SCREENSHOTS = join(__dirname, '..', '..', 'test-results', 'screenshots');
 const CLI = join(__dirname, '..', 'dist', 'main.js');
 
 /** The owners the page shows for billing's partitions, and the generation on its card. */
@@ -21,6 +21,76 @@ async function billingOnPage(page: Page): Promise<{ owners: string[]; generation
       .evaluateAll((cells) => cells.map((cell) => cell.getAttribute('data-owner') ?? '')),
     generation: Number(await card.getAttribute('data-generation')),
   };
+}
+
+interface DescribedGroup {
+  groupId: string;
+  generationId: number;
+  leader: string;
+  members: {
+    memberId: string;
+    clientId: string;
+    assignment: { topic: string; partitions: number[] }[];
+  }[];
+}
+
+declare global {
+  interface Window {
+    /** Set by watchPauses: whether each group's seed column was ever drawn paused. */
+    pausesSeen?: { [group: string]: boolean };
+  }
+}
+
+/** partition → owner, as the broker itself reports it (`hospital groups describe --json`). */
+function ownersOf(group: DescribedGroup): { [partition: string]: string } {
+  return Object.fromEntries(
+    group.members
+      .flatMap((member) =>
+        member.assignment.flatMap((topic) =>
+          topic.partitions.map((partition) => [`${topic.topic}-${partition}`, member.clientId]),
+        ),
+      )
+      .sort(([a], [b]) => a.localeCompare(b)),
+  );
+}
+
+/** partition → owner, as the seed picture draws its arrows. */
+async function seedArrows(page: Page, group: string): Promise<{ [partition: string]: string }> {
+  const arrows = await page
+    .locator(`[data-seed-topic="patient.checkout"] [data-seed-group="${group}"] [data-arrow]`)
+    .evaluateAll((paths) =>
+      paths.map((path) => [path.getAttribute('data-partition'), path.getAttribute('data-owner')]),
+    );
+  return Object.fromEntries(arrows.sort(([a], [b]) => String(a).localeCompare(String(b))));
+}
+
+/** Records, in the page, every group whose seed column is ever drawn paused. */
+async function watchPauses(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    window.pausesSeen = {};
+    const seen = window.pausesSeen;
+    const look = () => {
+      for (const column of document.querySelectorAll('[data-seed-group]')) {
+        const group = column.getAttribute('data-seed-group') ?? '';
+        seen[group] = seen[group] === true || column.getAttribute('data-paused') === 'true';
+      }
+    };
+    new MutationObserver(look).observe(document.getElementById('seed-pictures') as Node, {
+      childList: true,
+      subtree: true,
+    });
+    look();
+  });
+}
+
+async function screenshot(
+  target: { screenshot(options: { path: string }): Promise<unknown> },
+  name: string,
+): Promise<void> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const path = join(SCREENSHOTS, name);
+  await target.screenshot({ path });
+  expect(statSync(path).size).toBeGreaterThan(10_000);
 }
 
 describe('the dashboard in headless Chromium', () => {
@@ -47,6 +117,8 @@ describe('the dashboard in headless Chromium', () => {
       rate: 20,
       replicas: { billing: 2, housekeeping: 2, pharmacy: 1 },
       ports,
+      // A killed replica is expelled after its session timeout: 4 s instead of 10 keeps the test short.
+      consumerEnv: { SESSION_TIMEOUT_MS: '4000', HEARTBEAT_INTERVAL_MS: '500' },
       log: () => {},
     });
     browser = await chromium.launch({
@@ -68,6 +140,24 @@ describe('the dashboard in headless Chromium', () => {
     await demo?.stop();
     if (stateDir) rmSync(stateDir, { recursive: true, force: true });
   }, 60_000);
+
+  const describeGroup = (group: string): Promise<DescribedGroup> => {
+    const result = spawnSync(
+      process.execPath,
+      [CLI, 'groups', 'describe', group, '--broker', demo.brokerAddress, '--json'],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
+    if (result.status !== 0) throw new Error(`groups describe ${group}: ${result.stderr}`);
+    return Promise.resolve(JSON.parse(result.stdout) as DescribedGroup);
+  };
+
+  const openDashboard = async (): Promise<Page> => {
+    const page = await browser.newPage({ viewport: { width: 1500, height: 1100 } });
+    await page.goto(`${demo.dashboardUrl}/?token=${demo.adminToken}`);
+    await page.locator('#connection[data-state="live"]').waitFor();
+    await page.locator('[data-seed-group="billing"]').first().waitFor();
+    return page;
+  };
 
   it('shows checkouts flowing into all three groups within 60 s of the start', async () => {
     const page = await browser.newPage();
@@ -149,10 +239,139 @@ describe('the dashboard in headless Chromium', () => {
     );
     expect(await card.locator('[data-member]').count()).toBe(4);
 
+    // The seed picture: 4 consumer boxes in billing's column, one arrow from each partition to its owner.
+    const column = page.locator('[data-seed-topic="patient.checkout"] [data-seed-group="billing"]');
+    await page.waitForFunction(() => {
+      const column = document.querySelector(
+        '[data-seed-topic="patient.checkout"] [data-seed-group="billing"]',
+      );
+      return (
+        column?.querySelectorAll('[data-consumer]').length === 4 &&
+        column.querySelectorAll('[data-arrow]').length === 4
+      );
+    });
+    expect(await seedArrows(page, 'billing')).toEqual(ownersOf(await describeGroup('billing')));
     mkdirSync(SCREENSHOTS, { recursive: true });
-    const screenshot = join(SCREENSHOTS, 'dashboard-billing-scaled-to-4.png');
-    await card.screenshot({ path: screenshot });
-    await page.screenshot({ path: join(SCREENSHOTS, 'dashboard.png'), fullPage: true });
-    expect(statSync(screenshot).size).toBeGreaterThan(10_000);
+    await screenshot(page.locator('#seed'), 'seed-billing-scaled-to-4.png');
+    await screenshot(card, 'group-card-billing.png');
+    expect(await column.getAttribute('data-paused')).toBe('false');
+    await page.close();
   }, 150_000);
+
+  it('kills a replica: the pause is drawn, then 3 boxes whose arrows cover every partition', async () => {
+    const page = await openDashboard();
+    await watchPauses(page);
+    const before = await describeGroup('billing');
+    await page.locator('[data-replica="billing-4"] button[data-action="kill"]').click();
+    // SIGKILL: no LeaveGroup; the coordinator expels the member after its session timeout.
+    await page.waitForFunction(() => window.pausesSeen?.billing === true, undefined, {
+      timeout: 30_000,
+    });
+    await screenshot(page.locator('#seed'), 'seed-billing-paused.png');
+    await page.waitForFunction(
+      () => {
+        const column = document.querySelector(
+          '[data-seed-topic="patient.checkout"] [data-seed-group="billing"]',
+        );
+        const arrows = [...(column?.querySelectorAll('[data-arrow]') ?? [])];
+        return (
+          column?.getAttribute('data-paused') === 'false' &&
+          column.querySelectorAll('[data-consumer]').length === 3 &&
+          new Set(arrows.map((arrow) => arrow.getAttribute('data-partition'))).size === 4
+        );
+      },
+      undefined,
+      { timeout: 30_000 },
+    );
+    const after = await describeGroup('billing');
+    expect(after.generationId).toBeGreaterThan(before.generationId);
+    expect(after.members.map((member) => member.clientId).sort()).toEqual([
+      'billing-1',
+      'billing-2',
+      'billing-3',
+    ]);
+    expect(await seedArrows(page, 'billing')).toEqual(ownersOf(after));
+    await screenshot(page.locator('#seed'), 'seed-billing-after-kill.png');
+    await page.close();
+  }, 60_000);
+
+  it('adds partitions from the topic row: new strips, with arrows from every group; bad input is named', async () => {
+    const page = await openDashboard();
+    await watchPauses(page);
+    const housekeepingBefore = (await describeGroup('housekeeping')).generationId;
+    const form = page.locator('[data-topic="patient.checkout"] [data-form="add-partitions"]');
+    await form.locator('input').fill('2');
+    await form.locator('button').click();
+    await page.locator('#message[data-failed="true"]').waitFor();
+    expect(await page.locator('#message').textContent()).toMatch(
+      /must be larger.*\[field: partitions\]/,
+    );
+    await form.locator('input').fill('6');
+    await form.locator('button').click();
+    await page.waitForFunction(
+      () => {
+        const picture = document.querySelector('[data-seed-topic="patient.checkout"]');
+        if (picture?.querySelectorAll('[data-strip]').length !== 6) return false;
+        return ['billing', 'housekeeping', 'pharmacy'].every(
+          (group) =>
+            new Set(
+              [
+                ...(picture
+                  .querySelector(`[data-seed-group="${group}"]`)
+                  ?.querySelectorAll('[data-arrow]') ?? []),
+              ].map((arrow) => arrow.getAttribute('data-partition')),
+            ).size === 6,
+        );
+      },
+      undefined,
+      { timeout: 60_000 },
+    );
+    for (const group of ['billing', 'housekeeping', 'pharmacy'])
+      expect(await seedArrows(page, group)).toEqual(ownersOf(await describeGroup(group)));
+    // Housekeeping is cooperative-sticky: it rebalanced, and its picture never paused.
+    expect((await describeGroup('housekeeping')).generationId).toBeGreaterThan(housekeepingBefore);
+    expect(await page.evaluate(() => window.pausesSeen?.housekeeping ?? false)).toBe(false);
+    await screenshot(page.locator('#seed'), 'seed-six-partitions.png');
+    await page.close();
+  }, 90_000);
+
+  it('draws a rebalance as its messages: the leader’s SyncGroup carries every member’s assignment', async () => {
+    const page = await openDashboard();
+    const billing = await describeGroup('billing');
+    const entry = page.locator(
+      `[data-group="billing"] .timeline li[data-generation="${billing.generationId}"] [data-action="show-sequence"]`,
+    );
+    await entry.click();
+    const diagram = page.locator(`[data-sequence-generation="${billing.generationId}"]`);
+    await diagram.waitFor();
+    const leaderSync = diagram.locator('[data-message-kind="SyncGroup"]:not([data-shares=""])');
+    expect(await leaderSync.count()).toBe(1);
+    const leader = billing.members.find((member) => member.memberId === billing.leader);
+    expect(await leaderSync.getAttribute('data-from')).toBe(leader?.clientId);
+    const shares = Object.fromEntries(
+      ((await leaderSync.getAttribute('data-shares')) ?? '').split(';').map((share) => {
+        const [client, partitions] = share.split(':');
+        return [client, partitions.split(',').filter(Boolean).sort()];
+      }),
+    );
+    // Exactly the assignment the broker holds for this generation, member by member.
+    expect(shares).toEqual(
+      Object.fromEntries(
+        billing.members.map((member) => [
+          member.clientId,
+          member.assignment
+            .flatMap((topic) => topic.partitions.map((partition) => `${topic.topic}-${partition}`))
+            .sort(),
+        ]),
+      ),
+    );
+    // Each member's answer carries its own share only.
+    const answers = diagram.locator('[data-message-kind="SyncGroup answer"]');
+    expect(await answers.count()).toBe(billing.members.length);
+    for (const answer of await answers.all())
+      expect((await answer.getAttribute('data-shares'))?.split(';')).toHaveLength(1);
+    await screenshot(page.locator('#sequence'), 'sequence-billing.png');
+    await page.screenshot({ path: join(SCREENSHOTS, 'dashboard.png'), fullPage: true });
+    await page.close();
+  }, 60_000);
 });

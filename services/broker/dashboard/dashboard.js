@@ -76,12 +76,9 @@ function addPartitionsForm(topic, partitions) {
     });
     return element;
   });
+  // The broker checks the number (and says why it refuses one); the page only suggests the next size.
   const input = /** @type {HTMLInputElement} */ (form.querySelector('input'));
-  if (document.activeElement !== input) {
-    input.min = String(partitions + 1);
-    if (input.value === '' || Number(input.value) <= partitions)
-      input.value = String(partitions + 2);
-  }
+  if (input.value === '') input.value = String(partitions + 2);
   return form;
 }
 

@@ -13,7 +13,7 @@ import { count, groupColour, label, s } from './dom.js';
 
 /** Offsets drawn per strip: the newest ones. */
 export const CELLS = 10;
-const CELL_W = 40;
+const CELL_W = 36;
 const ROW_H = 40;
 const TOP = 58;
 const LABEL_W = 92;
@@ -22,7 +22,7 @@ const ARROW_W = 86;
 const BOX_W = 196;
 const COLUMN_GAP = 26;
 const COLUMN_W = ARROW_W + BOX_W + COLUMN_GAP;
-const FIRST_COLUMN_X = LABEL_W + STRIP_W + 70;
+const FIRST_COLUMN_X = LABEL_W + STRIP_W + 62;
 /** An eager pause is often a few milliseconds: it stays on screen this long, labelled with its real length. */
 export const PAUSE_SHOWN_MS = 2_000;
 /** A member silent this long is drawn as silent (the coordinator waits for its session timeout). */
