@@ -34,9 +34,10 @@ commands:
                                 no LeaveGroup, so the group rebalances after the session timeout
   restart <replica>             start a killed or stopped replica again (stops it first if running)
 
-  scenario list | <name> [--broker host:port]
+  scenario list | <name> [--broker host:port] [--database-url url] [--json]
                                 run one of the source material's experiments and check its outcome
-                                (on a broker of its own unless --broker is given)
+                                (on a broker of its own unless --broker is given; effectively-once
+                                also starts a Postgres of its own unless given --database-url)
 
   db bootstrap                  create the services' schemas and roles (DATABASE_ADMIN_URL,
                                 BILLING_DB_PASSWORD, HOUSEKEEPING_DB_PASSWORD, PHARMACY_DB_PASSWORD)

@@ -274,6 +274,6 @@ describe('the broker admin HTTP port (dashboard, live events, controls, metrics)
     expect(await live.json()).toMatchObject({ reason: 'NON_EMPTY_GROUP' });
     const grown = await post('/api/topics/patient.checkout/partitions', { partitions: 5 });
     expect(grown.status).toBe(200);
-    expect((await grown.json()).partitions).toHaveLength(5);
+    expect(((await grown.json()) as { partitions: unknown[] }).partitions).toHaveLength(5);
   });
 });

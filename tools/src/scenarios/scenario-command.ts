@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { startBroker } from '@hospital/processes';
+import { startBroker, startEmbeddedPostgres } from '@hospital/processes';
 import { UsageError, type CommandContext } from '../cli/admin-commands';
 import { runScenario, SCENARIOS } from './scenarios';
 
@@ -13,6 +13,7 @@ export async function scenarioCommand(args: string[], context: CommandContext): 
       options: {
         broker: { type: 'string' },
         'admin-token': { type: 'string' },
+        'database-url': { type: 'string' },
         json: { type: 'boolean' },
       },
       allowPositionals: true,
@@ -42,10 +43,15 @@ export async function scenarioCommand(args: string[], context: CommandContext): 
     : await startBroker({
         env: { BROKER_ADMIN_TOKEN: token, BROKER_GROUP_INITIAL_REBALANCE_DELAY_MS: '300' },
       });
+  // Only effectively-once stores rows: it gets the given server, else one of its own.
+  const givenDatabase = values['database-url'] ?? process.env.DATABASE_ADMIN_URL;
+  const postgres =
+    SCENARIOS[name].database && !givenDatabase ? await startEmbeddedPostgres() : undefined;
   try {
     const report = await runScenario(name, {
       broker: values.broker ?? (broker?.address as string),
       adminToken: token,
+      databaseUrl: givenDatabase ?? postgres?.url,
       log: values.json ? () => {} : context.out,
     });
     if (values.json) context.out(JSON.stringify(report, null, 2));
@@ -56,5 +62,6 @@ export async function scenarioCommand(args: string[], context: CommandContext): 
   } finally {
     await broker?.stop();
     broker?.cleanup();
+    await postgres?.stop();
   }
 }

@@ -1,180 +1,7 @@
-import { Admin, BrokerConnection, Consumer, Producer } from '@hospital/broker-client';
+import { Experiment, type ScenarioContext, type ScenarioReport } from './experiment';
+import { OFFSET_SCENARIOS } from './offset-scenarios';
 
-/** What a scenario observed: each member's partitions, per generation, and whether the expectation held. */
-export interface ScenarioReport {
-  name: string;
-  generations: { group: string; generation: number; assignment: { [member: string]: number[] } }[];
-  failures: string[];
-}
-
-export interface ScenarioContext {
-  broker: string;
-  adminToken?: string;
-  log(line: string): void;
-}
-
-interface Member {
-  name: string;
-  consumer: Consumer;
-  connection: BrokerConnection;
-  received: number;
-}
-
-/**
- * One run of a source-material experiment: its own topic and groups, named
- * members (real group members over gRPC), and a log of every generation's
- * assignment as the members report it.
- */
-class Experiment {
-  readonly report: ScenarioReport;
-  private readonly members = new Map<string, Member>();
-  private readonly suffix = Date.now().toString(36);
-  private readonly admin: Admin;
-  private readonly adminConnection: BrokerConnection;
-  /** The latest generation seen per group, and who reported in it. */
-  private readonly latest = new Map<string, { generation: number; reported: Set<string> }>();
-  private readonly waiters: (() => void)[] = [];
-
-  constructor(
-    name: string,
-    private readonly context: ScenarioContext,
-  ) {
-    this.report = { name, generations: [], failures: [] };
-    this.adminConnection = new BrokerConnection({
-      broker: context.broker,
-      clientId: 'scenario-admin',
-      adminToken: context.adminToken,
-    });
-    this.admin = new Admin(this.adminConnection);
-  }
-
-  topicName(base: string): string {
-    return `${base}-${this.suffix}`;
-  }
-
-  async createTopic(base: string, partitions: number): Promise<string> {
-    const topic = this.topicName(base);
-    await this.admin.createTopic({ topic, partitions });
-    this.context.log(`topic ${topic}: ${partitions} partitions`);
-    return topic;
-  }
-
-  async addPartitions(topic: string, total: number): Promise<void> {
-    await this.admin.createPartitions(topic, total);
-    this.context.log(`topic ${topic}: now ${total} partitions`);
-  }
-
-  async produce(topic: string, count: number): Promise<void> {
-    const producer = new Producer(this.adminConnection);
-    await producer.send({
-      topic,
-      messages: Array.from({ length: count }, (_, i) => ({ key: `patient-${i}`, value: `${i}` })),
-    });
-    await producer.disconnect();
-  }
-
-  async join(group: string, name: string, topic: string): Promise<void> {
-    const connection = new BrokerConnection({ broker: this.context.broker, clientId: name });
-    const consumer = new Consumer(connection, {
-      groupId: this.topicName(group),
-      fromBeginning: true,
-      sessionTimeoutMs: 3_000,
-      heartbeatIntervalMs: 300,
-    });
-    const member: Member = { name, consumer, connection, received: 0 };
-    this.members.set(name, member);
-    consumer.events.on('consumer.group.join', (joined) => {
-      const partitions = Object.values(joined.assignment)
-        .flat()
-        .sort((a, b) => a - b);
-      let entry = this.report.generations.find(
-        (g) => g.group === group && g.generation === joined.generationId,
-      );
-      if (!entry) {
-        entry = { group, generation: joined.generationId, assignment: {} };
-        this.report.generations.push(entry);
-      }
-      entry.assignment[name] = partitions;
-      const latest = this.latest.get(group);
-      if (!latest || latest.generation < joined.generationId)
-        this.latest.set(group, { generation: joined.generationId, reported: new Set([name]) });
-      else if (latest.generation === joined.generationId) latest.reported.add(name);
-      this.context.log(
-        `  ${group} generation ${joined.generationId}: ${name} → [${partitions.join(', ')}]${partitions.length === 0 ? ' (idle)' : ''}`,
-      );
-      for (const wake of this.waiters.splice(0)) wake();
-    });
-    consumer.subscribe({ topics: [topic] });
-    await consumer.run({
-      eachMessage: async () => {
-        member.received++;
-        for (const wake of this.waiters.splice(0)) wake();
-      },
-    });
-  }
-
-  /** Stops a member gracefully (it leaves the group) or, with `crash`, silently (the session expires). */
-  async leave(name: string, crash = false): Promise<void> {
-    const member = this.members.get(name);
-    if (!member) return;
-    this.members.delete(name);
-    if (crash) {
-      // A crash: the connection drops without LeaveGroup; the coordinator notices after the session timeout.
-      member.connection.close();
-      void member.consumer.stop().catch(() => undefined);
-    } else {
-      await member.consumer.stop();
-      member.connection.close();
-    }
-    this.context.log(`${name} ${crash ? 'crashed' : 'left'}`);
-  }
-
-  /**
-   * Resolves with the assignment once exactly these members reported the
-   * group's newest generation (newer than `after` when given).
-   */
-  async settled(
-    group: string,
-    members: string[],
-    after = 0,
-  ): Promise<{ generation: number; assignment: { [member: string]: number[] } }> {
-    for (;;) {
-      const latest = this.latest.get(group);
-      const entry = this.report.generations.find(
-        (g) => g.group === group && g.generation === latest?.generation,
-      );
-      if (
-        latest &&
-        entry &&
-        latest.generation > after &&
-        latest.reported.size === members.length &&
-        members.every((name) => latest.reported.has(name))
-      )
-        return { generation: latest.generation, assignment: entry.assignment };
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
-    }
-  }
-
-  /** Resolves once every named member has received `count` records. */
-  async received(names: string[], count: number): Promise<void> {
-    while (names.some((name) => (this.members.get(name)?.received ?? 0) < count))
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
-  }
-
-  receivedBy(name: string): number {
-    return this.members.get(name)?.received ?? 0;
-  }
-
-  expect(condition: boolean, what: string): void {
-    this.context.log(`${condition ? '✔' : '✘'} ${what}`);
-    if (!condition) this.report.failures.push(what);
-  }
-
-  async close(): Promise<void> {
-    await Promise.all([...this.members.keys()].map((name) => this.leave(name)));
-    this.adminConnection.close();
-  }
-}
+export type { ScenarioContext, ScenarioReport } from './experiment';
 
 const sizes = (assignment: { [member: string]: number[] }) =>
   Object.values(assignment)
@@ -186,10 +13,18 @@ const covers = (assignment: { [member: string]: number[] }, partitions: number) 
     .sort((a, b) => a - b)
     .join(',') === Array.from({ length: partitions }, (_, i) => i).join(',');
 
-type ScenarioRun = (experiment: Experiment) => Promise<void>;
+export type ScenarioRun = (experiment: Experiment) => Promise<void>;
+export type Scenarios = {
+  [name: string]: {
+    description: string;
+    run: ScenarioRun;
+    /** Needs a Postgres server (ScenarioContext.databaseUrl). */
+    database?: boolean;
+  };
+};
 
-/** The source material's experiments, each checking its expected outcome. */
-export const SCENARIOS: { [name: string]: { description: string; run: ScenarioRun } } = {
+/** The source material's group experiments, each checking its expected outcome. */
+const GROUP_SCENARIOS: Scenarios = {
   basic: {
     description: '3 partitions, 2 consumers: one gets two partitions, the other one',
     run: async (e) => {
@@ -283,6 +118,9 @@ export const SCENARIOS: { [name: string]: { description: string; run: ScenarioRu
     },
   },
 };
+
+/** Every experiment: the group ones, then the offsets lessons. */
+export const SCENARIOS: Scenarios = { ...GROUP_SCENARIOS, ...OFFSET_SCENARIOS };
 
 export async function runScenario(name: string, context: ScenarioContext): Promise<ScenarioReport> {
   const scenario = SCENARIOS[name];

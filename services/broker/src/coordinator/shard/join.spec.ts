@@ -1,4 +1,10 @@
-import { ErrorReason, GroupState, MembershipEventType, RebalanceTrigger } from '@hospital/proto';
+import {
+  ConsumerSubscription,
+  ErrorReason,
+  GroupState,
+  MembershipEventType,
+  RebalanceTrigger,
+} from '@hospital/proto';
 import { HeldResponse } from '../runtime/held-response';
 import {
   GROUP,
@@ -254,6 +260,68 @@ describe('broker/coordinator/shard: static members', () => {
     });
     expect(t.group().state).toBe(GroupState.GROUP_STATE_STABLE);
     expect(t.group().generationId).toBe(1);
+  });
+});
+
+describe('broker/coordinator/shard: a restarted static member’s subscription', () => {
+  /** A consumer's metadata as it really differs across a restart: owned partitions and generation. */
+  const metadata = (topics: string[], owned: number[], generationId: number) =>
+    Buffer.from(
+      ConsumerSubscription.encode({
+        topics,
+        userData: Buffer.alloc(0),
+        ownedPartitions: owned.length ? [{ topic: topics[0], partitions: owned }] : [],
+        generationId,
+      }).finish(),
+    );
+  const stableStaticGroup = (t: ReturnType<typeof shardFixture>) => {
+    t.run(
+      joinGroup(
+        joinRequest('', 'c1', {
+          instance: 'billing-0',
+          protocols: [{ name: 'range', metadata: metadata(['patient.checkout'], [], -1) }],
+        }),
+        '10.0.0.1',
+      ),
+    );
+    const original = t.group().staticMembers.get('billing-0') as string;
+    t.run(
+      syncGroup({
+        groupId: GROUP,
+        generationId: 1,
+        memberId: original,
+        groupInstanceId: 'billing-0',
+        protocolType: 'consumer',
+        protocolName: 'range',
+        assignments: [{ memberId: original, assignment: Buffer.from('P0-P3') }],
+      }),
+    );
+  };
+  const restart = (t: ReturnType<typeof shardFixture>, topics: string[]) =>
+    t.run(
+      joinGroup(
+        joinRequest('', 'c1', {
+          instance: 'billing-0',
+          protocols: [{ name: 'range', metadata: metadata(topics, [0, 1, 2, 3], 1) }],
+        }),
+        '10.0.0.1',
+      ),
+    );
+
+  it('is the same when only what it owns differs: no rebalance, its place is taken over', () => {
+    const t = shardFixture();
+    stableStaticGroup(t);
+    const restarted = restart(t, ['patient.checkout']);
+    expect(restarted.following.map(typesOf)).toEqual([['group-metadata'], ['join-answered']]);
+    expect(t.group().generationId).toBe(1);
+    expect(t.group().state).toBe(GroupState.GROUP_STATE_STABLE);
+  });
+
+  it('changed when it subscribes to other topics: the group rebalances', () => {
+    const t = shardFixture();
+    stableStaticGroup(t);
+    restart(t, ['patient.checkout', 'lab.results']);
+    expect(t.group().generationId).toBe(2);
   });
 });
 

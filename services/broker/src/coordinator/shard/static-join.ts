@@ -3,6 +3,7 @@ import { BrokerError } from '../../errors/broker-error';
 import { HeldResponse } from '../runtime/held-response';
 import { groupMetadataValue } from '../records/record-codec';
 import type { GroupView } from '../state/classic-group';
+import { sameSubscription } from '../state/consumer-protocol';
 import { specOf, type MemberSpec } from '../state/group-member';
 import { NO_CHANGE, type CoordinatorResult, type Step } from './coordinator-result';
 import type { ShardView } from './group-shard';
@@ -55,7 +56,10 @@ export function joinStaticWithoutId(
     response: { held },
     notices: [removedNotice(group, previous.memberId, reason)],
   };
-  if (group.is(GroupState.GROUP_STATE_STABLE) && previous.sameProtocols(spec.protocols)) {
+  if (
+    group.is(GroupState.GROUP_STATE_STABLE) &&
+    sameSubscription(group, previous.protocols, spec.protocols)
+  ) {
     return {
       ...replaced,
       then: storeReplacement(groupId, group.generationId, spec.memberId, specOf(previous)),
