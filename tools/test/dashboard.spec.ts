@@ -335,6 +335,39 @@ describe('the dashboard in headless Chromium', () => {
     await page.close();
   }, 90_000);
 
+  it('runs housekeeping cooperatively: a third replica joins in two rounds and no kept partition pauses', async () => {
+    const page = await openDashboard();
+    await watchPauses(page);
+    const before = await describeGroup('housekeeping');
+    const card = page.locator('[data-group="housekeeping"]');
+    await card.locator('button[data-action="scale-up"]').click();
+    await page.waitForFunction(
+      () => {
+        const column = document.querySelector(
+          '[data-seed-topic="patient.checkout"] [data-seed-group="housekeeping"]',
+        );
+        return (
+          column?.querySelectorAll('[data-consumer]').length === 3 &&
+          column.querySelectorAll('[data-consumer][data-idle="false"]').length === 3
+        );
+      },
+      undefined,
+      { timeout: 60_000 },
+    );
+    const after = await describeGroup('housekeeping');
+    // Round 1 revokes what moves; the member that gave it up rejoins at once, and round 2 hands it over.
+    expect(after.generationId).toBeGreaterThanOrEqual(before.generationId + 2);
+    await card.locator('[data-pause^="round 2"]').first().waitFor();
+    expect(await page.evaluate(() => window.pausesSeen?.housekeeping ?? false)).toBe(false);
+    expect(await seedArrows(page, 'housekeeping')).toEqual(ownersOf(after));
+    const eager = await page
+      .locator('[data-group="billing"] [data-pause^="everyone paused"]')
+      .count();
+    expect(eager).toBeGreaterThan(0);
+    await screenshot(card, 'group-card-housekeeping-cooperative.png');
+    await page.close();
+  }, 90_000);
+
   it('draws a rebalance as its messages: the leader’s SyncGroup carries every member’s assignment', async () => {
     const page = await openDashboard();
     const billing = await describeGroup('billing');

@@ -370,6 +370,22 @@ async function showSequence(groupId, generation) {
   panel.scrollIntoView({ block: 'start' });
 }
 
+/**
+ * How long a rebalance paused what. Eager: every member, for the whole
+ * rebalance. Cooperative: kept partitions never; a member that gave
+ * partitions up rejoins at once (its reason says so), and that second round
+ * hands them to their new owner.
+ * @param {GroupView} group
+ * @param {GroupView['rebalances'][number]} record
+ */
+function pauseText(group, record) {
+  if (record.pauseMs === undefined) return '';
+  if (group.rebalanceProtocol === 'eager') return `everyone paused ${count(record.pauseMs)} ms`;
+  return record.reason.includes('revoked')
+    ? `round 2: revoked partitions reassigned in ${count(record.pauseMs)} ms; kept ones never paused`
+    : `round 1 in ${count(record.pauseMs)} ms; kept partitions never paused`;
+}
+
 /** @param {GroupView} group */
 function renderTimeline(group) {
   const shown = group.rebalances.slice(0, TIMELINE_ROWS);
@@ -391,7 +407,7 @@ function renderTimeline(group) {
       open.addEventListener('click', () => void showSequence(group.groupId, record.generationId));
       return h(
         'li',
-        { 'data-generation': record.generationId },
+        { 'data-generation': record.generationId, 'data-protocol': group.rebalanceProtocol },
         open,
         h('span', { class: 'muted' }, time(record.startedMs)),
         h(
@@ -405,17 +421,17 @@ function renderTimeline(group) {
           : h(
               'span',
               {
-                title:
-                  group.rebalanceProtocol === 'cooperative'
-                    ? 'only the partitions that moved paused'
-                    : 'consumption paused while the group rebalanced',
+                class: 'pause',
+                title: pauseText(group, record),
+                'data-pause': pauseText(group, record),
               },
               h('div', {
-                class: 'pause-bar',
+                class: group.rebalanceProtocol === 'eager' ? 'pause-bar' : 'pause-bar cooperative',
                 style: `width:${Math.round((record.pauseMs / longest) * 100)}%`,
               }),
               `${count(record.pauseMs)} ms`,
             ),
+        h('span', { class: 'muted pause-text' }, pauseText(group, record)),
       );
     }),
   );
