@@ -8,7 +8,8 @@ repo=$(cd "${1:-$(dirname "$0")/../..}" && pwd)
 work=$(mktemp -d /tmp/newcomer-XXXXXX)
 demo=''
 cleanup() {
-  if [ -n "$demo" ]; then kill -INT "$demo" 2>/dev/null || true; wait "$demo" 2>/dev/null || true; fi
+  # The demo runs in its own process group: npm, the shell nx runs and the demo all get the interrupt.
+  if [ -n "$demo" ]; then kill -INT -- "-$demo" 2>/dev/null || true; wait "$demo" 2>/dev/null || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -20,7 +21,7 @@ echo "[newcomer] npm ci" >&2
 npm ci --no-audit --no-fund >"$work/ci.log" 2>&1
 installed=$(now)
 echo "[newcomer] npm start" >&2
-npm start >"$work/demo.log" 2>&1 &
+setsid npm start >"$work/demo.log" 2>&1 &
 demo=$!
 until grep -q 'The hospital is running' "$work/demo.log"; do
   if ! kill -0 "$demo" 2>/dev/null; then tail -20 "$work/demo.log" >&2; exit 1; fi
