@@ -113,7 +113,8 @@ export class Broker {
 
   /** A Fetch arrived from this client id: the rebalance trace records a member's first one after its SyncGroup. */
   noteFetch(clientId: string, request: FetchRequest): void {
-    if (!clientId) return;
+    // Most fetches come from members that fetched already: skip them before building anything.
+    if (!clientId || !this.coordinator.trace.awaitsFetch(clientId)) return;
     this.coordinator.trace.fetched(
       clientId,
       request.topics.flatMap((topic) =>

@@ -172,7 +172,12 @@ describe('the rebalance trace', () => {
   });
 
   it('keeps its bounds: generations per group, messages per generation, groups', () => {
-    const trace = new RebalanceTrace({ sequencesPerGroup: 2, messagesPerSequence: 3, groups: 2 });
+    const trace = new RebalanceTrace({
+      sequencesPerGroup: 2,
+      messagesPerSequence: 3,
+      groups: 2,
+      awaitingFetch: 10,
+    });
     for (let generation = 1; generation <= 4; generation++) {
       for (let i = 0; i < 5; i++) trace.joinRequested(join('m-a', 'billing-1'), generation);
       trace.joinAnswered(GROUP, 'billing-1', answer('m-a', generation, ['m-a']), generation);

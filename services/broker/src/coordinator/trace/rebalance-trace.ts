@@ -24,12 +24,15 @@ export interface TraceLimits {
   messagesPerSequence: number;
   /** Groups traced at once; the one touched longest ago is forgotten first. */
   groups: number;
+  /** Client ids waiting for their first fetch; the oldest is given up first. */
+  awaitingFetch: number;
 }
 
 export const DEFAULT_TRACE_LIMITS: TraceLimits = {
   sequencesPerGroup: 20,
   messagesPerSequence: 600,
   groups: 1_000,
+  awaitingFetch: 10_000,
 };
 
 interface GroupTrace {
@@ -184,8 +187,15 @@ export class RebalanceTrace {
         memberId: request.memberId,
         partitions: new Set(owned),
       });
-    if (waiting.length > 0) this.awaitingFetch.set(clientId, waiting);
-    else this.awaitingFetch.delete(clientId);
+    this.awaitingFetch.delete(clientId);
+    if (waiting.length > 0) {
+      // A member that never fetches (it crashed right after its sync) must not stay forever.
+      if (this.awaitingFetch.size >= this.limits.awaitingFetch) {
+        const oldest = this.awaitingFetch.keys().next().value;
+        if (oldest !== undefined) this.awaitingFetch.delete(oldest);
+      }
+      this.awaitingFetch.set(clientId, waiting);
+    }
   }
 
   leaveRequested(groupId: string, memberId: string, reason: string, nowMs: number): void {
@@ -196,6 +206,11 @@ export class RebalanceTrace {
       clientId: trace.clients.get(memberId) ?? '',
       summary: `LeaveGroup${reason ? ` — ${reason}` : ''}`,
     });
+  }
+
+  /** Whether a member with this client id has not fetched since its last SyncGroup answer. */
+  awaitsFetch(clientId: string): boolean {
+    return this.awaitingFetch.has(clientId);
   }
 
   /** A Fetch from this client id: the first one of a partition it was just given is recorded. Cheap when nobody waits. */
