@@ -56,10 +56,49 @@ describe('tools/demo/control server (the supervisor API)', () => {
     await supervisor.settled();
     expect((await call('GET', '/replicas')).body).toEqual({
       replicas: [
-        { name: 'billing-1', group: 'billing', state: 'running', pid: 100, port: 3100 },
-        { name: 'billing-2', group: 'billing', state: 'running', pid: 102, port: 3101 },
+        {
+          name: 'billing-1',
+          group: 'billing',
+          state: 'running',
+          pid: 100,
+          port: 3100,
+          assignors: ['range'],
+        },
+        {
+          name: 'billing-2',
+          group: 'billing',
+          state: 'running',
+          pid: 102,
+          port: 3101,
+          assignors: ['range'],
+        },
       ],
     });
+  });
+
+  it('rolls a group onto other assignors through POST /groups/:group/assignors', async () => {
+    const rolled = await call(
+      'POST',
+      '/groups/billing/assignors',
+      '{"assignors":["cooperative-sticky"]}',
+    );
+    expect(rolled.status).toBe(200);
+    await supervisor.settled();
+    expect(
+      (
+        (await call('GET', '/replicas')).body as { replicas: { assignors: string[] }[] }
+      ).replicas.map((replica) => replica.assignors),
+    ).toEqual([
+      ['cooperative-sticky', 'range'],
+      ['cooperative-sticky', 'range'],
+    ]);
+    expect(await call('POST', '/groups/billing/assignors', '{"assignors":"range"}')).toEqual({
+      status: 400,
+      body: { error: 'assignors (a list of names) is missing from the body' },
+    });
+    expect((await call('POST', '/groups/billing/assignors', '{"assignors":["fair"]}')).status).toBe(
+      400,
+    );
   });
 
   it('answers bad requests with a status and a reason', async () => {
