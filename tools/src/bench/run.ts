@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -274,7 +274,19 @@ async function servicesSuite(): Promise<void> {
 }
 
 /** Our broker, Redis Streams and NATS JetStream on the same workload (those installed). */
+/** The peers' servers: Debian's packages, installed when missing (as root on Debian), else their rows are skipped. */
+function ensurePeers(): void {
+  const script = join(__dirname, '..', '..', 'scripts', 'apt-install.sh');
+  const installed = spawnSync('bash', [script, 'redis-server', 'nats-server'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'inherit', 'pipe'],
+  });
+  if (installed.status !== 0)
+    console.error(`compare: peers not installed (${installed.stderr.trim()}); their rows are skipped`);
+}
+
 async function compareSuite(): Promise<void> {
+  ensurePeers();
   const runs: SystemResult[][] = [];
   for (let run = 1; run <= RUNS; run++) {
     console.error(`compare: run ${run}/${RUNS}`);
