@@ -2,9 +2,12 @@
 // clicks billing's "+" once, and waits for the seed picture to draw the
 // rebalance (a third billing box, with arrows from every partition).
 // Usage: node tools/scripts/newcomer-click.mjs <dashboard url with ?token=> [chromium]
+// The function passed to waitForFunction runs in the page.
+/* global document */
 import { chromium } from 'playwright-core';
 
-const [url, executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'] = process.argv.slice(2);
+const [url, executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'] =
+  process.argv.slice(2);
 if (!url) {
   console.error('usage: newcomer-click.mjs <dashboard url> [chromium path]');
   process.exit(2);
@@ -22,9 +25,13 @@ try {
   await page.locator('[data-group="billing"] button[data-action="scale-up"]').click();
   await page.waitForFunction(
     () => {
-      const column = document.querySelector('[data-seed-topic="patient.checkout"] [data-seed-group="billing"]');
+      const column = document.querySelector(
+        '[data-seed-topic="patient.checkout"] [data-seed-group="billing"]',
+      );
       const owners = new Set(
-        [...(column?.querySelectorAll('[data-arrow]') ?? [])].map((arrow) => arrow.getAttribute('data-owner')),
+        [...(column?.querySelectorAll('[data-arrow]') ?? [])].map((arrow) =>
+          arrow.getAttribute('data-owner'),
+        ),
       );
       return column?.querySelectorAll('[data-consumer]').length === 3 && owners.size === 3;
     },
@@ -33,7 +40,10 @@ try {
   );
   const drawn = performance.now();
   console.log(
-    JSON.stringify({ pageShownMs: Math.round(shown - opened), clickToRebalanceDrawnMs: Math.round(drawn - shown) }),
+    JSON.stringify({
+      pageShownMs: Math.round(shown - opened),
+      clickToRebalanceDrawnMs: Math.round(drawn - shown),
+    }),
   );
 } finally {
   await browser.close();

@@ -18,8 +18,8 @@ const ROW_H = 40;
 const TOP = 58;
 const LABEL_W = 92;
 const STRIP_W = CELLS * CELL_W;
-const ARROW_W = 86;
-const BOX_W = 196;
+const ARROW_W = 70;
+const BOX_W = 172;
 const COLUMN_GAP = 26;
 const COLUMN_W = ARROW_W + BOX_W + COLUMN_GAP;
 const FIRST_COLUMN_X = LABEL_W + STRIP_W + 62;
@@ -150,7 +150,7 @@ function topicPicture(topic, columns) {
     label({ x: 0, y: 16, class: 'seed-title' }, `Topic ${topic.name}`),
     label(
       { x: LABEL_W, y: 36, class: 'seed-caption' },
-      `the last ${CELLS} offsets of each partition; the marker is each group's committed offset`,
+      `last ${CELLS} offsets per partition · ▲ each group's committed offset`,
     ),
   );
   topic.partitions.forEach((partition, row) =>

@@ -282,7 +282,9 @@ function ensurePeers(): void {
     stdio: ['ignore', 'inherit', 'pipe'],
   });
   if (installed.status !== 0)
-    console.error(`compare: peers not installed (${installed.stderr.trim()}); their rows are skipped`);
+    console.error(
+      `compare: peers not installed (${installed.stderr.trim()}); their rows are skipped`,
+    );
 }
 
 async function compareSuite(): Promise<void> {
