@@ -203,6 +203,23 @@ describe('broker/coordinator/shard: JoinGroup records', () => {
   });
 });
 
+/** The static member billing-0, alone in generation 1, takes every partition; returns its member id. */
+function syncStaticLeader(t: ReturnType<typeof shardFixture>): string {
+  const original = t.group().staticMembers.get('billing-0') as string;
+  t.run(
+    syncGroup({
+      groupId: GROUP,
+      generationId: 1,
+      memberId: original,
+      groupInstanceId: 'billing-0',
+      protocolType: 'consumer',
+      protocolName: 'range',
+      assignments: [{ memberId: original, assignment: Buffer.from('P0-P3') }],
+    }),
+  );
+  return original;
+}
+
 describe('broker/coordinator/shard: static members', () => {
   const staticJoin = (t: ReturnType<typeof shardFixture>) =>
     t.run(joinGroup(joinRequest('', 'c1', { instance: 'billing-0' }), '10.0.0.1'));
@@ -210,18 +227,7 @@ describe('broker/coordinator/shard: static members', () => {
   it('replaces a restarted instance in a Stable group, stores the replacement, then answers it', () => {
     const t = shardFixture();
     staticJoin(t);
-    const original = t.group().staticMembers.get('billing-0') as string;
-    t.run(
-      syncGroup({
-        groupId: GROUP,
-        generationId: 1,
-        memberId: original,
-        groupInstanceId: 'billing-0',
-        protocolType: 'consumer',
-        protocolName: 'range',
-        assignments: [{ memberId: original, assignment: Buffer.from('P0-P3') }],
-      }),
-    );
+    const original = syncStaticLeader(t);
     const restarted = staticJoin(t);
     expect(restarted.records).toEqual([
       {
@@ -284,18 +290,7 @@ describe('broker/coordinator/shard: a restarted static member’s subscription',
         '10.0.0.1',
       ),
     );
-    const original = t.group().staticMembers.get('billing-0') as string;
-    t.run(
-      syncGroup({
-        groupId: GROUP,
-        generationId: 1,
-        memberId: original,
-        groupInstanceId: 'billing-0',
-        protocolType: 'consumer',
-        protocolName: 'range',
-        assignments: [{ memberId: original, assignment: Buffer.from('P0-P3') }],
-      }),
-    );
+    syncStaticLeader(t);
   };
   const restart = (t: ReturnType<typeof shardFixture>, topics: string[]) =>
     t.run(
