@@ -1,3 +1,4 @@
+import { ASSIGNORS } from '@hospital/broker-client';
 import { hostname } from 'node:os';
 
 /** A consumer service's settings, read the same way for billing, housekeeping and pharmacy. */
@@ -34,13 +35,13 @@ export interface ConsumerServiceConfig {
 }
 
 /** The assignors our consumer ships, as Kafka names them. */
-export const ASSIGNOR_NAMES = ['range', 'roundrobin', 'sticky', 'cooperative-sticky'] as const;
+const ASSIGNOR_NAMES = Object.keys(ASSIGNORS);
 
 function assignorList(raw: string | undefined): string[] {
   if (raw === undefined || raw.trim() === '') return ['range'];
   const names = raw.split(',').map((name) => name.trim());
   for (const name of names)
-    if (!(ASSIGNOR_NAMES as readonly string[]).includes(name))
+    if (!ASSIGNOR_NAMES.includes(name))
       throw new Error(
         `GROUP_ASSIGNORS names an unknown assignor "${name}"; choose from ${ASSIGNOR_NAMES.join(', ')}`,
       );

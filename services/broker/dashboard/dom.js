@@ -69,3 +69,24 @@ export const time = (ms) => new Date(ms).toLocaleTimeString('en-GB');
 /** Each group's colour, the same in every view. @param {number} index */
 export const groupColour = (index) =>
   ['#2458d6', '#1b8a4b', '#b0479b', '#b26a00', '#0f7c8c', '#6b4fd6'][index % 6];
+
+/**
+ * An SVG arrow-head marker for `marker-end: url(#id)`.
+ * @param {string} id
+ * @param {Attributes} paint the head's fill or class
+ */
+export function arrowHead(id, paint) {
+  return s(
+    'marker',
+    {
+      id,
+      viewBox: '0 0 10 10',
+      refX: 9,
+      refY: 5,
+      markerWidth: 7,
+      markerHeight: 7,
+      orient: 'auto-start-reverse',
+    },
+    s('path', { d: 'M 0 0 L 10 5 L 0 10 z', ...paint }),
+  );
+}

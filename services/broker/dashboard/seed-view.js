@@ -4,7 +4,7 @@
 // an arrow from each partition to the consumer that owns it. Groups reading
 // the same topic are drawn side by side, as billing and housekeeping are.
 
-import { count, groupColour, label, s } from './dom.js';
+import { arrowHead, count, groupColour, label, s } from './dom.js';
 
 /** @typedef {import('../../../libs/admin-api/src/dashboard-api').DashboardSnapshot} DashboardSnapshot */
 /** @typedef {import('../../../libs/admin-api/src/dashboard-api').GroupView} GroupView */
@@ -145,7 +145,9 @@ function topicPicture(topic, columns) {
     s(
       'defs',
       {},
-      ...columns.map(({ colour }, index) => arrowHead(`head-${topic.name}-${index}`, colour)),
+      ...columns.map(({ colour }, index) =>
+        arrowHead(`head-${topic.name}-${index}`, { fill: colour }),
+      ),
     ),
     label({ x: 0, y: 16, class: 'seed-title' }, `Topic ${topic.name}`),
     label(
@@ -167,23 +169,6 @@ function topicPicture(topic, columns) {
     ),
   );
   return svg;
-}
-
-/** @param {string} id @param {string} colour */
-function arrowHead(id, colour) {
-  return s(
-    'marker',
-    {
-      id,
-      viewBox: '0 0 10 10',
-      refX: 9,
-      refY: 5,
-      markerWidth: 7,
-      markerHeight: 7,
-      orient: 'auto-start-reverse',
-    },
-    s('path', { d: 'M 0 0 L 10 5 L 0 10 z', fill: colour }),
-  );
 }
 
 /**

@@ -3,7 +3,7 @@
 // numbers the coordinator ↔ leader exchange: lifelines for the coordinator
 // and each member, one arrow per protocol message the broker recorded.
 
-import { h, label, s } from './dom.js';
+import { arrowHead, h, label, s } from './dom.js';
 
 /** @typedef {import('../../../libs/admin-api/src/history-api').RebalanceSequenceView} RebalanceSequenceView */
 /** @typedef {import('../../../libs/admin-api/src/history-api').MessageView} MessageView */
@@ -39,25 +39,7 @@ export function sequenceDiagram(groupId, sequence) {
     height,
     'data-sequence-generation': sequence.generationId,
   });
-  svg.append(
-    s(
-      'defs',
-      {},
-      s(
-        'marker',
-        {
-          id: 'seq-head',
-          viewBox: '0 0 10 10',
-          refX: 9,
-          refY: 5,
-          markerWidth: 7,
-          markerHeight: 7,
-          orient: 'auto-start-reverse',
-        },
-        s('path', { d: 'M 0 0 L 10 5 L 0 10 z', class: 'seq-head' }),
-      ),
-    ),
-  );
+  svg.append(s('defs', {}, arrowHead('seq-head', { class: 'seq-head' })));
   for (const name of lanes) {
     const x = laneX(name);
     const leader = name === sequence.leaderClientId;

@@ -77,7 +77,7 @@ export class RebalanceTrace {
 
   joinRequested(request: JoinGroupRequest, nowMs: number): void {
     const trace = this.trace(request.groupId);
-    if (request.memberId) trace.clients.set(request.memberId, request.clientId);
+    if (request.memberId) this.remember(trace, request.memberId, request.clientId);
     const protocols = request.protocols.map((protocol) => protocol.name).join(', ');
     const topics =
       request.protocolType === CONSUMER_PROTOCOL
@@ -113,8 +113,8 @@ export class RebalanceTrace {
     nowMs: number,
   ): void {
     const trace = this.trace(groupId);
-    trace.clients.set(response.memberId, clientId);
-    for (const member of response.members) trace.clients.set(member.memberId, member.clientId);
+    this.remember(trace, response.memberId, clientId);
+    for (const member of response.members) this.remember(trace, member.memberId, member.clientId);
     const sequence = this.sequence(trace, response.generationId, nowMs);
     // What arrived before this answer made it (a static member's rejoin joins its current generation).
     for (const pending of trace.pending.splice(0)) this.add(sequence, pending);
@@ -268,6 +268,16 @@ export class RebalanceTrace {
     }
     this.groups.set(groupId, trace);
     return trace;
+  }
+
+  /** Member id → client id, bounded: every restart brings a new member id, so the oldest goes first. */
+  private remember(trace: GroupTrace, memberId: string, clientId: string): void {
+    trace.clients.delete(memberId);
+    trace.clients.set(memberId, clientId);
+    if (trace.clients.size > this.limits.messagesPerSequence) {
+      const oldest = trace.clients.keys().next().value;
+      if (oldest !== undefined) trace.clients.delete(oldest);
+    }
   }
 
   private sequence(trace: GroupTrace, generationId: number, nowMs: number): RebalanceSequence {
