@@ -12,6 +12,7 @@ import { Broker } from './broker';
 import type { BrokerConfig } from './config/broker-config';
 import { BrokerModule } from './grpc/broker.module';
 import { startAdminHttp, type RunningAdminHttp } from './http/start-admin-http';
+import { startKafkaListener, type RunningKafkaListener } from './kafka/kafka-listener';
 import { GrpcExceptionFilter } from './grpc/grpc-exception.filter';
 import { MalformedRequestGuard } from './grpc/malformed-request';
 import { DataStreams } from './grpc/data-streams';
@@ -22,6 +23,8 @@ import { BROKER_PACKAGE, BROKER_SERVICE, brokerPackageDefinition } from './grpc/
 export interface RunningBroker {
   broker: Broker;
   address: string;
+  /** host:port of the Kafka protocol listener, when BROKER_KAFKA_PORT is set. */
+  kafkaAddress: string | undefined;
   /** The admin HTTP port: dashboard, /health, /metrics. */
   dashboardUrl: string;
   /** Stops taking calls, lets in-flight ones finish, flushes and closes the logs. */
@@ -102,11 +105,15 @@ export async function startBrokerServer(
   app.useGlobalFilters(new GrpcExceptionFilter(logger.child({ component: 'grpc' })));
   app.useGlobalGuards(new MalformedRequestGuard());
   let http: RunningAdminHttp | undefined;
+  let kafka: RunningKafkaListener | undefined;
   try {
     await app.listen();
+    if (config.kafkaPort !== undefined)
+      kafka = await startKafkaListener(broker, logger, config.host, config.kafkaPort);
     // After gRPC listens, so the admin port's /health means the whole broker is up.
     http = await startAdminHttp(broker, logger);
   } catch (error) {
+    await kafka?.close();
     await app.close();
     await broker.close();
     throw error;
@@ -121,12 +128,14 @@ export async function startBrokerServer(
   return {
     broker,
     address,
+    kafkaAddress: kafka?.address,
     dashboardUrl: admin.url,
     close: () =>
       (closing ??= (async () => {
         health.setStatus('', 'NOT_SERVING');
         broker.wakeFetchers();
         streams.drainAll();
+        await kafka?.close();
         await admin.close();
         await app.close();
         await broker.close();

@@ -11,6 +11,8 @@ export interface BrokerConfig {
   host: string;
   /** BROKER_PORT: gRPC port (default 9092). */
   port: number;
+  /** BROKER_KAFKA_PORT: the Kafka wire-protocol listener on BROKER_HOST (unset: off; 0 picks a free port; the demo and compose use 9093). */
+  kafkaPort: number | undefined;
   /** BROKER_HTTP_HOST / BROKER_HTTP_PORT: admin HTTP — dashboard, its JSON and live events, /health, /metrics (defaults BROKER_HOST and 8080; 0 picks a free port). */
   httpHost: string;
   httpPort: number;
@@ -138,6 +140,10 @@ export function loadBrokerConfig(env: NodeJS.ProcessEnv = process.env): BrokerCo
   return {
     host: env.BROKER_HOST ?? '127.0.0.1',
     port: integer(env, 'BROKER_PORT', 9092, 0),
+    kafkaPort:
+      env.BROKER_KAFKA_PORT === undefined || env.BROKER_KAFKA_PORT === ''
+        ? undefined
+        : integer(env, 'BROKER_KAFKA_PORT', 0, 0),
     httpHost: env.BROKER_HTTP_HOST ?? env.BROKER_HOST ?? '127.0.0.1',
     httpPort: integer(env, 'BROKER_HTTP_PORT', 8080, 0),
     controlUrl: controlUrl(env.BROKER_CONTROL_URL),

@@ -1,0 +1,220 @@
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import type { Broker } from '../broker';
+import { KAFKA_APIS } from './apis';
+import { ApiKey, type KafkaContext, type KafkaSession, type ResponseBody } from './apis/kafka-api';
+import { KafkaReader, MalformedKafkaRequest } from './protocol/kafka-reader';
+import { KafkaWriter } from './protocol/kafka-writer';
+
+export interface KafkaConnectionOptions {
+  broker: Broker;
+  logger: Logger;
+  advertised: { host: string; port: number };
+  /** Largest request frame; a bigger size prefix closes the connection (Kafka's socket.request.max.bytes). */
+  maxRequestBytes: number;
+  /** Requests read ahead of their responses; past it the socket stops being read until answers go out. */
+  maxInFlight: number;
+  /** Called with each API version a client uses for the first time on this connection. */
+  onVersionUsed(clientId: string, api: string, version: number): void;
+}
+
+interface Pending {
+  correlationId: number;
+  answer: Promise<ResponseBody>;
+}
+
+/**
+ * One client connection: size-prefixed frames in, answers out in the order
+ * the requests came, as Kafka guarantees. Requests start as they arrive, so
+ * pipelined produces append in order while their durability is awaited
+ * together. A frame that cannot be read closes the connection with a log
+ * line; nothing a client sends reaches past this class as an exception.
+ */
+export class KafkaConnection {
+  private buffered: Buffer[] = [];
+  private bufferedBytes = 0;
+  private readonly queue: Pending[] = [];
+  private writing = false;
+  private readonly aborts = new AbortController();
+  private readonly used = new Set<number>();
+  private readonly session: KafkaSession & { clientId: string };
+  private readonly context: KafkaContext;
+  private closed = false;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly options: KafkaConnectionOptions,
+  ) {
+    const host = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+    this.session = {
+      clientId: '',
+      host,
+      admin: false,
+      saslMechanism: undefined,
+      closeAfterResponse: false,
+      closed: this.aborts.signal,
+    };
+    this.context = {
+      broker: options.broker,
+      session: this.session,
+      advertised: options.advertised,
+      logger: options.logger,
+    };
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (error) =>
+      this.options.logger.debug({ err: error, host }, 'kafka connection error'),
+    );
+    socket.on('close', () => this.onClosed());
+  }
+
+  /** Ends the connection now (broker shutdown). */
+  destroy(): void {
+    this.socket.destroy();
+    this.onClosed();
+  }
+
+  private onClosed(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.aborts.abort();
+    this.buffered = [];
+  }
+
+  private close(reason: string, details: object = {}): void {
+    this.options.logger.warn(
+      { host: this.session.host, clientId: this.session.clientId, ...details },
+      `kafka connection closed: ${reason}`,
+    );
+    this.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closed) return;
+    this.buffered.push(chunk);
+    this.bufferedBytes += chunk.length;
+    while (!this.closed && this.bufferedBytes >= 4) {
+      const head = this.buffered.length === 1 ? this.buffered[0] : this.flatten();
+      const size = head.readInt32BE(0);
+      if (size < 8 || size > this.options.maxRequestBytes) {
+        this.close(`request size ${size} is outside 8..${this.options.maxRequestBytes} bytes`, {
+          size,
+        });
+        return;
+      }
+      if (this.bufferedBytes < 4 + size) return;
+      const all = this.flatten();
+      const frame = all.subarray(4, 4 + size);
+      const rest = all.subarray(4 + size);
+      this.buffered = rest.length > 0 ? [rest] : [];
+      this.bufferedBytes = rest.length;
+      this.onFrame(frame);
+    }
+  }
+
+  private flatten(): Buffer {
+    const all = this.buffered.length === 1 ? this.buffered[0] : Buffer.concat(this.buffered);
+    this.buffered = [all];
+    return all;
+  }
+
+  private onFrame(frame: Buffer): void {
+    const input = new KafkaReader(frame);
+    let key: number;
+    let version: number;
+    let correlationId: number;
+    try {
+      key = input.int16();
+      version = input.int16();
+      correlationId = input.int32();
+      this.session.clientId = input.nullableString() ?? '';
+    } catch (error) {
+      this.close('unreadable request header', { error: (error as Error).message });
+      return;
+    }
+    const api = KAFKA_APIS.get(key);
+    if (!api) {
+      this.close(`unknown API key ${key}`, { apiKey: key, apiVersion: version });
+      return;
+    }
+    const answersAnyVersion = key === ApiKey.ApiVersions;
+    if (!answersAnyVersion && (version < api.minVersion || version > api.maxVersion)) {
+      this.close(
+        `${api.name} v${version} is not served (v${api.minVersion}–${api.maxVersion} are)`,
+        {
+          apiKey: key,
+          apiVersion: version,
+        },
+      );
+      return;
+    }
+    if (!this.used.has(key)) {
+      this.used.add(key);
+      this.options.onVersionUsed(this.session.clientId, api.name, version);
+    }
+    let answer: Promise<ResponseBody>;
+    try {
+      answer = Promise.resolve(api.handle(input, version, this.context));
+    } catch (error) {
+      answer = Promise.reject(error);
+    }
+    this.queue.push({
+      correlationId,
+      answer: answer.catch((error: unknown) => this.failed(api.name, version, error)),
+    });
+    if (this.queue.length >= this.options.maxInFlight) this.socket.pause();
+    void this.drain();
+  }
+
+  /** A request that did not parse closes the connection; an error of ours is logged as one. */
+  private failed(api: string, version: number, error: unknown): never {
+    if (error instanceof MalformedKafkaRequest)
+      this.close(`malformed ${api} v${version} request`, { error: error.message });
+    else {
+      this.options.logger.error(
+        { err: error, api, version, clientId: this.session.clientId },
+        'kafka request failed inside the broker',
+      );
+      this.destroy();
+    }
+    throw CLOSED;
+  }
+
+  private async drain(): Promise<void> {
+    if (this.writing) return;
+    this.writing = true;
+    try {
+      while (this.queue.length > 0 && !this.closed) {
+        const next = this.queue[0];
+        let body: ResponseBody;
+        try {
+          body = await next.answer;
+        } catch {
+          return; // the connection is closed
+        }
+        this.queue.shift();
+        if (this.closed) return;
+        if (body) this.write(next.correlationId, body);
+        if (this.session.closeAfterResponse) {
+          this.socket.end();
+          this.onClosed();
+          return;
+        }
+        if (this.queue.length < this.options.maxInFlight && this.socket.isPaused())
+          this.socket.resume();
+      }
+    } finally {
+      this.writing = false;
+    }
+  }
+
+  private write(correlationId: number, body: (out: KafkaWriter) => void): void {
+    const out = new KafkaWriter();
+    out.int32(0).int32(correlationId);
+    body(out);
+    out.patchInt32(0, out.length - 4);
+    this.socket.write(out.view());
+  }
+}
+
+const CLOSED = new Error('connection closed');

@@ -1,0 +1,134 @@
+/** A request that does not parse as its API and version says: the connection is closed, as Kafka does. */
+export class MalformedKafkaRequest extends Error {}
+
+/**
+ * Reads Kafka's non-flexible wire types from one request body. Every read is
+ * bounds-checked: a length that points past the frame, or an array count that
+ * could not fit in it, is a MalformedKafkaRequest and never an allocation.
+ */
+export class KafkaReader {
+  private position: number;
+
+  constructor(
+    private readonly buffer: Buffer,
+    start = 0,
+  ) {
+    this.position = start;
+  }
+
+  get offset(): number {
+    return this.position;
+  }
+
+  get remaining(): number {
+    return this.buffer.length - this.position;
+  }
+
+  private need(bytes: number, what: string): void {
+    if (bytes < 0 || this.position + bytes > this.buffer.length)
+      throw new MalformedKafkaRequest(
+        `${what} needs ${bytes} bytes at ${this.position} of a ${this.buffer.length}-byte request`,
+      );
+  }
+
+  int8(): number {
+    this.need(1, 'int8');
+    return this.buffer.readInt8(this.position++);
+  }
+
+  boolean(): boolean {
+    return this.int8() !== 0;
+  }
+
+  int16(): number {
+    this.need(2, 'int16');
+    const value = this.buffer.readInt16BE(this.position);
+    this.position += 2;
+    return value;
+  }
+
+  int32(): number {
+    this.need(4, 'int32');
+    const value = this.buffer.readInt32BE(this.position);
+    this.position += 4;
+    return value;
+  }
+
+  uint32(): number {
+    this.need(4, 'uint32');
+    const value = this.buffer.readUInt32BE(this.position);
+    this.position += 4;
+    return value;
+  }
+
+  /** Offsets and timestamps: exact below 2^53, which every offset this broker hands out is. */
+  int64(): number {
+    this.need(8, 'int64');
+    const value = Number(this.buffer.readBigInt64BE(this.position));
+    this.position += 8;
+    return value;
+  }
+
+  /** A zigzag varint (Kafka's record fields). */
+  varint(): number {
+    let raw = 0;
+    let shift = 0;
+    for (;;) {
+      this.need(1, 'varint');
+      const byte = this.buffer[this.position++];
+      raw += (byte & 0x7f) * 2 ** shift;
+      if ((byte & 0x80) === 0) break;
+      shift += 7;
+      if (shift > 63) throw new MalformedKafkaRequest('varint longer than 10 bytes');
+    }
+    // Zigzag: even raw values are non-negative.
+    return raw % 2 === 0 ? raw / 2 : -(raw + 1) / 2;
+  }
+
+  string(): string {
+    const value = this.nullableString();
+    if (value === null) throw new MalformedKafkaRequest('a required string is null');
+    return value;
+  }
+
+  nullableString(): string | null {
+    const length = this.int16();
+    if (length < 0) return null;
+    this.need(length, 'string');
+    const value = this.buffer.toString('utf8', this.position, this.position + length);
+    this.position += length;
+    return value;
+  }
+
+  bytes(): Buffer {
+    return this.nullableBytes() ?? Buffer.alloc(0);
+  }
+
+  nullableBytes(): Buffer | null {
+    const length = this.int32();
+    if (length < 0) return null;
+    return this.raw(length);
+  }
+
+  /** `length` bytes as a view into the frame (no copy). */
+  raw(length: number): Buffer {
+    this.need(length, 'bytes');
+    const value = this.buffer.subarray(this.position, this.position + length);
+    this.position += length;
+    return value;
+  }
+
+  array<T>(item: (reader: KafkaReader) => T): T[] {
+    return this.nullableArray(item) ?? [];
+  }
+
+  nullableArray<T>(item: (reader: KafkaReader) => T): T[] | null {
+    const count = this.int32();
+    if (count < 0) return null;
+    // Every item takes at least one byte: a count larger than what is left is a lie.
+    this.need(count, 'array');
+    const items: T[] = [];
+    for (let index = 0; index < count; index++) items.push(item(this));
+    return items;
+  }
+}

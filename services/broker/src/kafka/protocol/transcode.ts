@@ -1,0 +1,57 @@
+import { crc32c, RecordBatch, RecordSet, type LogRecord } from '@hospital/proto';
+import type { KafkaBatch } from './record-batch-v2';
+import { writeKafkaBatch } from './record-batch-v2';
+import type { KafkaWriter } from './kafka-writer';
+
+/**
+ * The Kafka edge keeps one storage format: a Kafka v2 batch is transcoded
+ * into the broker's RecordBatch on produce, and back on fetch. Keys,
+ * values, headers (in order, repeated keys kept) and create times pass
+ * through; a null value is stored as an empty one, which is what the cleaner
+ * reads as a tombstone, and is served as null on compacted topics.
+ */
+export function toStoredBatch(batch: KafkaBatch, producerId: string): Buffer {
+  const baseTimestampMs = batch.records[0].timestamp;
+  let maxTimestampMs = baseTimestampMs;
+  const records: LogRecord[] = batch.records.map((record, index) => {
+    if (record.timestamp > maxTimestampMs) maxTimestampMs = record.timestamp;
+    return {
+      offsetDelta: index,
+      timestampDelta: record.timestamp - baseTimestampMs,
+      key: record.key ?? undefined,
+      value: record.value ?? EMPTY,
+      headers: record.headers.map((header) => ({ key: header.key, value: header.value ?? EMPTY })),
+    };
+  });
+  const encoded = RecordSet.encode({ records }).finish();
+  return Buffer.from(
+    RecordBatch.encode({
+      baseOffset: 0,
+      recordCount: records.length,
+      baseTimestampMs,
+      maxTimestampMs,
+      crc: crc32c(encoded),
+      logAppendTimeMs: 0,
+      producerId,
+      records: Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength),
+    }).finish(),
+  );
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** Writes a stored batch as one Kafka v2 batch, offsets and create times as stored. */
+export function writeStoredBatch(out: KafkaWriter, stored: Buffer, compacted: boolean): void {
+  const batch = RecordBatch.decode(stored);
+  const records = RecordSet.decode(batch.records).records.map((record) => ({
+    offsetDelta: record.offsetDelta,
+    timestamp: batch.baseTimestampMs + record.timestampDelta,
+    key: record.key === undefined ? null : Buffer.from(record.key),
+    value: compacted && record.value.length === 0 ? null : Buffer.from(record.value),
+    headers: record.headers.map((header) => ({
+      key: header.key,
+      value: Buffer.from(header.value),
+    })),
+  }));
+  writeKafkaBatch(out, batch.baseOffset, records);
+}
