@@ -201,6 +201,27 @@ describe('broker/coordinator/shard: JoinGroup records', () => {
     );
     expect([...t.shard.groups()]).toEqual([]);
   });
+
+  it("refuses a Kafka client into a group of the broker's own clients with INCONSISTENT_GROUP_PROTOCOL: their leaders could not read each other's subscriptions", () => {
+    const t = shardFixture();
+    joinNew(t, 'ours', joinGroup);
+    // Kafka's ConsumerProtocolSubscription v0: version, topics ["patient.checkout"], null user data.
+    const kafkaSubscription = Buffer.concat([
+      Buffer.from([0, 0, 0, 0, 0, 1, 0, 16]),
+      Buffer.from('patient.checkout'),
+      Buffer.from([0xff, 0xff, 0xff, 0xff]),
+    ]);
+    const kafkaClient = joinRequest('', 'rdkafka', {
+      protocols: [{ name: 'range', metadata: kafkaSubscription }],
+    });
+    expect(() => t.handle(joinGroup(kafkaClient, 'h'))).toThrow(
+      expect.objectContaining({
+        reason: ErrorReason.INCONSISTENT_GROUP_PROTOCOL,
+        message: expect.stringContaining("Kafka's consumer protocol"),
+      }),
+    );
+    expect(t.group().members.size).toBe(1);
+  });
 });
 
 /** The static member billing-0, alone in generation 1, takes every partition; returns its member id. */

@@ -10,7 +10,8 @@ import type { GroupRecord } from '../records/group-records';
 import { HeldResponse } from '../runtime/held-response';
 import { ClassicGroup, type GroupView } from '../state/classic-group';
 import { stateName } from '../state/group-state';
-import type { MemberView } from '../state/group-member';
+import type { MemberView, Protocol } from '../state/group-member';
+import { CONSUMER_PROTOCOL, consumerEncoding } from '../state/consumer-protocol';
 import { andThen, type CoordinatorResult, type Step } from './coordinator-result';
 import type { HandlerContext } from './handler-context';
 import { removeMember } from './membership';
@@ -47,6 +48,8 @@ export function joinGroup(request: JoinGroupRequest, clientHost: string): Step {
         `group ${group.groupId} uses protocol type "${group.protocolType}" with assignors [${group.candidateProtocols().join(', ')}]; this member offers "${joining.spec.protocolType}" [${joining.spec.protocols.map((protocol) => protocol.name).join(', ')}]`,
       );
     }
+    const mixed = mixedEncoding(group, joining.spec.protocolType, joining.spec.protocols);
+    if (mixed) throw new BrokerError(ErrorReason.INCONSISTENT_GROUP_PROTOCOL, mixed);
     if (!request.memberId) {
       if (joining.spec.groupInstanceId !== undefined)
         return joinStaticWithoutId(group, joining, context);
@@ -211,4 +214,29 @@ function superseded(groupId: string, memberId: string): GroupRecord {
       ),
     },
   };
+}
+
+const ENCODING_NAMES = {
+  kafka: "Kafka's consumer protocol (a Kafka client)",
+  hospital: "the broker's own protobuf encoding (a hospital client)",
+};
+
+/**
+ * A consumer group is all Kafka clients or all the broker's own clients: the
+ * leader assigns from every member's subscription, and neither can read the
+ * other's encoding. Says why when the joining member would mix them.
+ */
+function mixedEncoding(
+  group: GroupView,
+  protocolType: string,
+  protocols: readonly Protocol[],
+): string | undefined {
+  if (protocolType !== CONSUMER_PROTOCOL || protocols.length === 0) return undefined;
+  const joining = consumerEncoding(protocols[0].metadata);
+  for (const member of group.members.values()) {
+    const existing = member.protocols[0];
+    if (!existing || consumerEncoding(existing.metadata) === joining) continue;
+    return `group ${group.groupId} has members whose subscriptions are in ${ENCODING_NAMES[consumerEncoding(existing.metadata)]}; this member's are in ${ENCODING_NAMES[joining]}. A group's members must all be one kind: use another group id`;
+  }
+  return undefined;
 }

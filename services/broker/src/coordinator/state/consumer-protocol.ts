@@ -1,30 +1,57 @@
 import { ConsumerAssignment, ConsumerSubscription, type TopicPartitions } from '@hospital/proto';
+import {
+  decodeKafkaAssignment,
+  decodeKafkaSubscription,
+  isKafkaConsumerProtocol,
+} from '../../kafka/protocol/consumer-protocol';
 import type { GroupView } from './classic-group';
 import type { Protocol } from './group-member';
 
-/** Groups of this protocol type carry our ConsumerSubscription and ConsumerAssignment bytes. */
+/**
+ * Groups of this protocol type carry consumer subscriptions and assignments:
+ * our ConsumerSubscription and ConsumerAssignment from the broker's own
+ * clients, or Kafka's consumer protocol from Kafka clients. The coordinator
+ * passes both through; these readers only show what members subscribe to and own.
+ */
 export const CONSUMER_PROTOCOL = 'consumer';
 
-/** A member's subscribed topics; none for another protocol type or bytes that do not decode. */
-export function decodeSubscription(group: GroupView, bytes: Buffer): string[] {
-  if (group.protocolType !== CONSUMER_PROTOCOL || bytes.length === 0) return [];
+/** Which client family wrote a member's consumer-protocol bytes. */
+export function consumerEncoding(bytes: Uint8Array): 'kafka' | 'hospital' {
+  return isKafkaConsumerProtocol(bytes) ? 'kafka' : 'hospital';
+}
+
+/** The topics a consumer-protocol subscription names, in either encoding; none when the bytes do not decode. */
+export function subscriptionTopics(bytes: Buffer | undefined): string[] {
+  if (!bytes || bytes.length === 0) return [];
   try {
+    if (isKafkaConsumerProtocol(bytes)) return decodeKafkaSubscription(bytes).topics;
     return ConsumerSubscription.decode(bytes).topics;
   } catch {
-    // Bytes from a client that is not ours name no topics; the group still works.
+    // Bytes from another kind of client name no topics; the group still works.
     return [];
   }
 }
 
-/** A member's assigned partitions; none for another protocol type or bytes that do not decode. */
-export function decodeAssignment(group: GroupView, bytes: Buffer): TopicPartitions[] {
-  if (group.protocolType !== CONSUMER_PROTOCOL || bytes.length === 0) return [];
+/** The partitions a consumer-protocol assignment gives, in either encoding; none when the bytes do not decode. */
+export function assignmentPartitions(bytes: Buffer): TopicPartitions[] {
+  if (bytes.length === 0) return [];
   try {
+    if (isKafkaConsumerProtocol(bytes)) return decodeKafkaAssignment(bytes);
     return ConsumerAssignment.decode(bytes).partitions;
   } catch {
     // As above: an assignment we cannot read is shown as none.
     return [];
   }
+}
+
+/** A member's subscribed topics; none for another protocol type. */
+export function decodeSubscription(group: GroupView, bytes: Buffer): string[] {
+  return group.protocolType === CONSUMER_PROTOCOL ? subscriptionTopics(bytes) : [];
+}
+
+/** A member's assigned partitions; none for another protocol type. */
+export function decodeAssignment(group: GroupView, bytes: Buffer): TopicPartitions[] {
+  return group.protocolType === CONSUMER_PROTOCOL ? assignmentPartitions(bytes) : [];
 }
 
 /** Topics the members of a consumer group subscribe to, from their chosen protocol's metadata. */

@@ -1,6 +1,4 @@
 import {
-  ConsumerAssignment,
-  ConsumerSubscription,
   ProtocolMessageKind,
   reasonName,
   topicPartitionKey,
@@ -11,10 +9,13 @@ import {
   type RebalanceSequence,
   type SyncGroupRequest,
   type SyncGroupResponse,
-  type TopicPartitions,
 } from '@hospital/proto';
 import { BrokerError } from '../../errors/broker-error';
-import { CONSUMER_PROTOCOL } from '../state/consumer-protocol';
+import {
+  assignmentPartitions,
+  CONSUMER_PROTOCOL,
+  subscriptionTopics,
+} from '../state/consumer-protocol';
 
 /** Bounds: what the trace keeps, and what it drops first when full. */
 export interface TraceLimits {
@@ -323,23 +324,4 @@ function message(kind: ProtocolMessageKind, atMs: number): ProtocolMessage {
     shares: [],
     error: '',
   };
-}
-
-function subscriptionTopics(bytes: Buffer | undefined): string[] {
-  if (!bytes || bytes.length === 0) return [];
-  try {
-    return ConsumerSubscription.decode(bytes).topics;
-  } catch {
-    return [];
-  }
-}
-
-function assignmentPartitions(bytes: Buffer): TopicPartitions[] {
-  if (bytes.length === 0) return [];
-  try {
-    return ConsumerAssignment.decode(bytes).partitions;
-  } catch {
-    // Not our consumer protocol: shown as opaque.
-    return [];
-  }
 }
