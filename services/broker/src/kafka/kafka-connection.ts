@@ -148,8 +148,9 @@ export class KafkaConnection {
       );
       return;
     }
-    if (!this.used.has(key)) {
-      this.used.add(key);
+    // Per key and version, so a client's ApiVersions v3 then v2 both show.
+    if (!this.used.has(key * 1000 + version)) {
+      this.used.add(key * 1000 + version);
       this.options.onVersionUsed(this.session.clientId, api.name, version);
     }
     let answer: Promise<ResponseBody>;

@@ -1,0 +1,145 @@
+import { connect, type Socket } from 'node:net';
+import { once } from 'node:events';
+import { KafkaReader } from '../src/kafka/protocol/kafka-reader';
+import { KafkaWriter } from '../src/kafka/protocol/kafka-writer';
+import { kafkaJs } from './support/kafka-clients';
+import { startTestBroker, type TestBroker } from './support/start-test-broker';
+
+/** A raw Kafka connection: frames out, frames (or the close) back. */
+class RawKafka {
+  private buffered = Buffer.alloc(0);
+  private readonly waiting: ((frame: Buffer | undefined) => void)[] = [];
+  closed = false;
+
+  private constructor(private readonly socket: Socket) {
+    socket.on('data', (chunk: Buffer) => {
+      this.buffered = Buffer.concat([this.buffered, chunk]);
+      while (
+        this.buffered.length >= 4 &&
+        this.buffered.length >= 4 + this.buffered.readInt32BE(0)
+      ) {
+        const size = this.buffered.readInt32BE(0);
+        const frame = this.buffered.subarray(4, 4 + size);
+        this.buffered = this.buffered.subarray(4 + size);
+        this.waiting.shift()?.(frame);
+      }
+    });
+    socket.on('close', () => {
+      this.closed = true;
+      for (const wake of this.waiting.splice(0)) wake(undefined);
+    });
+  }
+
+  static async open(address: string): Promise<RawKafka> {
+    const [host, port] = address.split(':');
+    const socket = connect(Number(port), host);
+    await once(socket, 'connect');
+    return new RawKafka(socket);
+  }
+
+  /** Sends a request with header v1 (client id "raw"); resolves with the response body, or undefined when the broker closed the connection. */
+  request(
+    apiKey: number,
+    version: number,
+    body: (out: KafkaWriter) => void = () => undefined,
+  ): Promise<Buffer | undefined> {
+    const out = new KafkaWriter();
+    out.int32(0).int16(apiKey).int16(version).int32(7).nullableString('raw');
+    body(out);
+    out.patchInt32(0, out.length - 4);
+    return this.send(out.view());
+  }
+
+  send(bytes: Buffer): Promise<Buffer | undefined> {
+    const answer = new Promise<Buffer | undefined>((resolve) => this.waiting.push(resolve));
+    this.socket.write(bytes);
+    return answer.then((frame) => frame?.subarray(4)); // past the correlation id
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+describe('broker Kafka listener: the wire, bad input and versions', () => {
+  let broker: TestBroker;
+  let address: string;
+  beforeAll(async () => {
+    broker = await startTestBroker({ BROKER_KAFKA_PORT: '0' });
+    address = broker.running.kafkaAddress as string;
+  });
+  afterAll(() => broker?.stop());
+
+  /** After each refusal the broker still serves: a fresh KafkaJS admin lists topics. */
+  const stillServing = async () => {
+    const admin = kafkaJs(address).admin();
+    await admin.connect();
+    expect(await admin.listTopics()).toContain('patient.checkout');
+    await admin.disconnect();
+  };
+
+  it('answers ApiVersions v3 as real brokers do: UNSUPPORTED_VERSION in a v0 body that lists the versions served', async () => {
+    const raw = await RawKafka.open(address);
+    const body = await raw.request(18, 3, (out) => out.int8(0)); // v3's header and body are flexible; only the v0 prefix is read
+    const reader = new KafkaReader(body as Buffer);
+    expect(reader.int16()).toBe(35);
+    const apis = reader.array((r) => ({ key: r.int16(), min: r.int16(), max: r.int16() }));
+    expect(apis).toEqual(
+      expect.arrayContaining([
+        { key: 18, min: 0, max: 2 },
+        { key: 3, min: 0, max: 6 },
+        { key: 0, min: 3, max: 7 },
+        { key: 1, min: 4, max: 11 },
+        { key: 11, min: 0, max: 5 },
+      ]),
+    );
+    expect(reader.remaining).toBe(0);
+    const retried = new KafkaReader((await raw.request(18, 2)) as Buffer);
+    expect(retried.int16()).toBe(0);
+    raw.close();
+  });
+
+  it.each([
+    ['an unknown API key', (raw: RawKafka) => raw.request(9999, 0)],
+    ['a version outside the range served', (raw: RawKafka) => raw.request(3, 12)],
+    ['a truncated body', (raw: RawKafka) => raw.request(3, 1, (out) => out.int32(5).int16(40))],
+    [
+      'a size prefix larger than the request limit',
+      (raw: RawKafka) => raw.send(Buffer.from([0x7f, 0xff, 0xff, 0xff])),
+    ],
+    ['a negative size prefix', (raw: RawKafka) => raw.send(Buffer.from([0xff, 0xff, 0xff, 0xfe]))],
+  ])('closes the connection on %s and goes on serving', async (_what, send) => {
+    const raw = await RawKafka.open(address);
+    expect(await send(raw)).toBeUndefined();
+    expect(raw.closed).toBe(true);
+    await stillServing();
+  });
+
+  it('answers a Produce of a batch with a broken CRC with CORRUPT_MESSAGE for that partition, and stores nothing', async () => {
+    const raw = await RawKafka.open(address);
+    const batch = Buffer.alloc(61 + 8, 0);
+    batch.writeInt32BE(batch.length - 12, 8); // batch length
+    batch.writeInt8(2, 16); // magic
+    batch.writeUInt32BE(0xdeadbeef, 17); // a CRC that cannot match
+    batch.writeInt32BE(1, 57); // one record
+    const body = await raw.request(0, 7, (out) => {
+      out.nullableString(null).int16(-1).int32(5_000);
+      out.array(['patient.checkout'], (w, name) =>
+        w.string(name).array([0], (p, partition) => p.int32(partition).bytes(batch)),
+      );
+    });
+    const reader = new KafkaReader(body as Buffer);
+    const [topic] = reader.array((r) => ({
+      name: r.string(),
+      partitions: r.array((p) => ({
+        partition: p.int32(),
+        error: p.int16(),
+        baseOffset: p.int64(),
+      })),
+    }));
+    expect(topic.partitions).toEqual([{ partition: 0, error: 2, baseOffset: -1 }]);
+    const described = await broker.rpc.call('describeTopic', { name: 'patient.checkout' });
+    expect(described.topic?.partitions[0].logEndOffset).toBe(0);
+    raw.close();
+  });
+});

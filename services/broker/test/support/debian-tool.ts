@@ -1,0 +1,31 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+
+const APT_INSTALL = join(__dirname, '..', '..', '..', '..', 'tools', 'scripts', 'apt-install.sh');
+
+function onPath(command: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A real Kafka tool from Debian (kcat, burrow): installed when missing, as
+ * the dashboard test installs Chromium. Fails with how to get it otherwise.
+ */
+export function ensureDebianTool(command: string, debianPackage = command): void {
+  if (onPath(command)) return;
+  try {
+    execFileSync('bash', [APT_INSTALL, debianPackage], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (error) {
+    const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim();
+    throw new Error(
+      `${command} is missing and installing Debian's ${debianPackage} failed (${stderr || (error as Error).message}): run apt-get install ${debianPackage} as root`,
+    );
+  }
+  if (!onPath(command))
+    throw new Error(`Debian's ${debianPackage} is installed but ${command} is not on PATH`);
+}
