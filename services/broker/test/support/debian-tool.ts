@@ -24,6 +24,7 @@ export function ensureDebianTool(command: string, debianPackage = command): void
     const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim();
     throw new Error(
       `${command} is missing and installing Debian's ${debianPackage} failed (${stderr || (error as Error).message}): run apt-get install ${debianPackage} as root`,
+      { cause: error },
     );
   }
   if (!onPath(command))
