@@ -1,16 +1,19 @@
 #!/usr/bin/env node
 // `npm run fuzz`: at least 10,000 generated malformed or extreme requests
 // against every broker RPC (raw protobuf damage, and valid shapes pushed to
-// extremes) and the checkout HTTP API, on a broker and a checkout of its own
-// (processes on loopback). Zero crashes and only clear answers pass:
+// extremes), the checkout HTTP API, and at least 10,000 Kafka frames against
+// the broker's Kafka listener (kafka-fuzz.ts), on a broker and a checkout of
+// its own (processes on loopback). Zero crashes and only clear answers pass:
 // gRPC statuses other than UNKNOWN and INTERNAL with a message, HTTP 2xx or
-// 4xx with a reason. Prints a table per target; exits 1 on any failure.
+// 4xx with a reason, a Kafka answer or a closed connection. Prints a table
+// per target; exits 1 on any failure.
 import { Agent } from 'node:http';
 import { Client, credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import * as proto from '@hospital/proto';
 import { BrokerService, encodeRecordBatch } from '@hospital/proto';
 import { startBroker, startService } from '@hospital/processes';
 import { checkoutBody, postJson } from '../shared/checkout-requests';
+import { fuzzKafka, type KafkaOutcome } from './kafka-fuzz';
 import { damageBytes, mutateLike, Random } from './mutate';
 
 type Method = (typeof BrokerService)[keyof typeof BrokerService];
@@ -18,6 +21,7 @@ type Outcome = 'ok' | 'clear error' | 'held (long poll)' | 'unclear' | 'crash';
 
 const GRPC_REQUESTS = Number(process.env.FUZZ_GRPC_REQUESTS ?? 10_000);
 const HTTP_REQUESTS = Number(process.env.FUZZ_HTTP_REQUESTS ?? 2_000);
+const KAFKA_FRAMES = Number(process.env.FUZZ_KAFKA_FRAMES ?? 10_000);
 const SEED = Number(process.env.FUZZ_SEED ?? 20261122);
 const CONCURRENCY = Number(process.env.FUZZ_CONCURRENCY ?? 32);
 const ADMIN_TOKEN = 'fuzz-admin-token';
@@ -297,15 +301,25 @@ async function fuzzCheckout(url: string, tally: Tally, random: Random): Promise<
   agent.destroy();
 }
 
+/** Kafka's clear refusal is the connection closed; a frame not yet complete is held, as Kafka holds it. */
+const KAFKA_OUTCOMES: Record<KafkaOutcome, Outcome> = {
+  answered: 'ok',
+  closed: 'clear error',
+  'held (long poll)': 'held (long poll)',
+  'awaiting the rest': 'held (long poll)',
+  unclear: 'unclear',
+};
+
 async function main(): Promise<void> {
   const started = Date.now();
   process.stdout.write(
-    `fuzzing with seed ${SEED} (FUZZ_SEED): ${GRPC_REQUESTS} gRPC + ${HTTP_REQUESTS} HTTP requests\n`,
+    `fuzzing with seed ${SEED} (FUZZ_SEED): ${GRPC_REQUESTS} gRPC + ${HTTP_REQUESTS} HTTP requests + ${KAFKA_FRAMES} Kafka frames\n`,
   );
   const broker = await startBroker({
     env: {
       BROKER_ADMIN_TOKEN: ADMIN_TOKEN,
       BROKER_TOPICS: 'patient.checkout:4',
+      BROKER_KAFKA_PORT: '0',
     },
   });
   const checkout = await startService('checkout', {
@@ -319,6 +333,24 @@ async function main(): Promise<void> {
   try {
     await fuzzBroker(broker.address, tally, random);
     await fuzzCheckout(checkoutUrl, tally, random);
+    // A connection the broker closed over its own error is not a clear answer: its log says so.
+    let internalFailure: string | undefined;
+    void broker
+      .nextLine((line) => line.includes('kafka request failed inside the broker'))
+      .then(
+        (line) => (internalFailure = line),
+        () => undefined,
+      );
+    await fuzzKafka(
+      broker.kafkaAddress as string,
+      KAFKA_FRAMES,
+      random,
+      pool,
+      (target, outcome, detail) => tally.add(target, KAFKA_OUTCOMES[outcome], detail),
+      (done) => progress('Kafka', done, KAFKA_FRAMES),
+    );
+    if (internalFailure)
+      tally.add('kafka (broker errors)', 'unclear', internalFailure.slice(0, 300));
     // Still standing, and still serving properly?
     const alive = broker.child.exitCode === null && checkout.child.exitCode === null;
     const listed = await new Promise<boolean>((resolve) => {

@@ -27,6 +27,8 @@ export interface StartBrokerOptions {
 
 export interface BrokerProcess extends NodeProcess {
   address: string;
+  /** host:port of its Kafka protocol listener, when BROKER_KAFKA_PORT was set. */
+  kafkaAddress: string | undefined;
   /** Its admin HTTP port: dashboard, /api/snapshot, /health, /metrics. */
   dashboardUrl: string;
   port: number;
@@ -44,6 +46,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'broker-'));
   const port = options.port ?? (await findFreePort());
   let dashboardUrl = '';
+  let kafkaAddress: string | undefined;
   const broker = await startNodeProcess({
     name: 'broker',
     main: BROKER_MAIN,
@@ -59,6 +62,9 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
         : 'info',
     },
     readyWhen: (line) => {
+      // The Kafka listener (BROKER_KAFKA_PORT) starts first and logs its bound port.
+      if (line.includes('Kafka protocol listener ready'))
+        kafkaAddress = `127.0.0.1:${(JSON.parse(line) as { port: number }).port}`;
       if (!line.includes('broker listening')) return false;
       dashboardUrl = (JSON.parse(line) as { dashboard: string }).dashboard;
       return true;
@@ -67,6 +73,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
   return {
     ...broker,
     address: `127.0.0.1:${port}`,
+    kafkaAddress,
     dashboardUrl,
     port,
     dataDir,

@@ -65,7 +65,7 @@ export async function startKafkaListener(
   advertisedPort = boundPort;
   log.info(
     { host, port: boundPort, advertised: `${broker.config.advertisedHost}:${boundPort}` },
-    'broker listening (Kafka protocol)',
+    'Kafka protocol listener ready',
   );
   return {
     address: `${host}:${boundPort}`,
