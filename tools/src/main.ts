@@ -89,11 +89,13 @@ The hospital is running.
   housekeeping:      http://127.0.0.1:3200/metrics   (replica 2 on :3201)
   pharmacy:          http://127.0.0.1:3300/metrics
   broker (gRPC):     127.0.0.1:9092
+  broker (Kafka):    127.0.0.1:9093   (KafkaJS, kcat, any Kafka client; admin: SASL/PLAIN, password = the token)
   data:              ${STATE_DIR}
 
 Try: node tools/dist/main.js groups describe billing
      node tools/dist/main.js scale billing 4
      node tools/dist/main.js kill billing-1
+     kcat -b 127.0.0.1:9093 -L
 `);
   let stopping = false;
   const stop = () => {

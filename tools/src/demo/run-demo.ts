@@ -37,6 +37,8 @@ export interface DemoOptions {
 export interface DemoPorts {
   postgres: number;
   broker: number;
+  /** The broker's Kafka protocol listener, for Kafka clients (KafkaJS, kcat, Burrow). */
+  kafka: number;
   /** The broker's admin HTTP port: the dashboard. */
   dashboard: number;
   /** The replica supervisor's API, behind the dashboard's buttons and `hospital scale|kill|restart`. */
@@ -60,6 +62,7 @@ export const DEMO_GROUP_SETTINGS: { [name in ConsumerName]?: GroupSettings } = {
 export const DEMO_PORTS: DemoPorts = {
   postgres: 5433,
   broker: 9092,
+  kafka: 9093,
   dashboard: 8080,
   control: 9094,
   checkout: 3000,
@@ -70,8 +73,9 @@ export const DEMO_PORTS: DemoPorts = {
 
 /** Free loopback ports for a demo of one's own (tests, chaos), with room for `replicas` per group. */
 export async function freeDemoPorts(replicas: number): Promise<DemoPorts> {
-  const [postgres, broker, dashboard, control, checkout, billing, housekeeping, pharmacy] =
+  const [postgres, broker, kafka, dashboard, control, checkout, billing, housekeeping, pharmacy] =
     await Promise.all([
+      findFreePort(),
       findFreePort(),
       findFreePort(),
       findFreePort(),
@@ -81,7 +85,17 @@ export async function freeDemoPorts(replicas: number): Promise<DemoPorts> {
       findFreePortBlock(replicas),
       findFreePortBlock(replicas),
     ]);
-  return { postgres, broker, dashboard, control, checkout, billing, housekeeping, pharmacy };
+  return {
+    postgres,
+    broker,
+    kafka,
+    dashboard,
+    control,
+    checkout,
+    billing,
+    housekeeping,
+    pharmacy,
+  };
 }
 
 /** Most replicas per group; their ports must not reach the next group's. */
@@ -195,11 +209,12 @@ export async function runDemo(options: DemoOptions): Promise<RunningDemo> {
           BROKER_TOPICS: 'patient.checkout:4,patient.checkout.dlq:1',
           BROKER_ADMIN_TOKEN: token,
           BROKER_HTTP_PORT: String(ports.dashboard),
+          BROKER_KAFKA_PORT: String(ports.kafka),
           BROKER_CONTROL_URL: controlUrl,
         },
       });
     broker = await step(
-      `broker on 127.0.0.1:${ports.broker}, dashboard on http://127.0.0.1:${ports.dashboard}`,
+      `broker on 127.0.0.1:${ports.broker} (gRPC) and 127.0.0.1:${ports.kafka} (Kafka protocol), dashboard on http://127.0.0.1:${ports.dashboard}`,
       launchBroker,
     );
     brokerAddress = broker.address;

@@ -52,6 +52,8 @@ export interface BrokerConfig {
   tls: { certFile: string; keyFile: string } | undefined;
   /** BROKER_ADVERTISED_HOST: host FindCoordinator tells clients (default BROKER_HOST, or 127.0.0.1 for 0.0.0.0). */
   advertisedHost: string;
+  /** BROKER_KAFKA_ADVERTISED_HOST: host the Kafka listener's Metadata and FindCoordinator name (default BROKER_ADVERTISED_HOST), as Kafka's advertised.listeners. */
+  kafkaAdvertisedHost: string;
   /** BROKER_OFFSETS_PARTITIONS: partitions of __consumer_offsets when first created (default 8). */
   offsetsPartitions: number;
   /** BROKER_GROUP_INITIAL_REBALANCE_DELAY_MS: wait after the first member joins an empty group (default 500). */
@@ -132,6 +134,9 @@ export function loadBrokerConfig(env: NodeJS.ProcessEnv = process.env): BrokerCo
       `BROKER_DURABILITY must be one of ${DURABILITY_LEVELS.join(', ')}, got "${durability}"`,
     );
   }
+  const advertisedHost =
+    env.BROKER_ADVERTISED_HOST ??
+    (!env.BROKER_HOST || env.BROKER_HOST === '0.0.0.0' ? '127.0.0.1' : env.BROKER_HOST);
   const certFile = env.BROKER_TLS_CERT_FILE;
   const keyFile = env.BROKER_TLS_KEY_FILE;
   if (Boolean(certFile) !== Boolean(keyFile)) {
@@ -163,9 +168,8 @@ export function loadBrokerConfig(env: NodeJS.ProcessEnv = process.env): BrokerCo
     initialTopics: topics(env.BROKER_TOPICS ?? 'patient.checkout:4'),
     adminToken: env.BROKER_ADMIN_TOKEN || undefined,
     tls: certFile && keyFile ? { certFile, keyFile } : undefined,
-    advertisedHost:
-      env.BROKER_ADVERTISED_HOST ??
-      (!env.BROKER_HOST || env.BROKER_HOST === '0.0.0.0' ? '127.0.0.1' : env.BROKER_HOST),
+    advertisedHost,
+    kafkaAdvertisedHost: env.BROKER_KAFKA_ADVERTISED_HOST || advertisedHost,
     offsetsPartitions: integer(env, 'BROKER_OFFSETS_PARTITIONS', 8, 1),
     groupInitialRebalanceDelayMs: integer(env, 'BROKER_GROUP_INITIAL_REBALANCE_DELAY_MS', 500, 0),
     groupMinSessionTimeoutMs: integer(env, 'BROKER_GROUP_MIN_SESSION_TIMEOUT_MS', 500, 1),

@@ -40,7 +40,7 @@ export async function startKafkaListener(
     const connection = new KafkaConnection(socket, {
       broker,
       logger: log,
-      advertised: { host: broker.config.advertisedHost, port: advertisedPort },
+      advertised: { host: broker.config.kafkaAdvertisedHost, port: advertisedPort },
       maxRequestBytes: broker.config.maxRequestBytes,
       maxInFlight: MAX_IN_FLIGHT,
       onVersionUsed(clientId, api, version) {
@@ -64,7 +64,7 @@ export async function startKafkaListener(
   const boundPort = typeof bound === 'object' && bound ? bound.port : port;
   advertisedPort = boundPort;
   log.info(
-    { host, port: boundPort, advertised: `${broker.config.advertisedHost}:${boundPort}` },
+    { host, port: boundPort, advertised: `${broker.config.kafkaAdvertisedHost}:${boundPort}` },
     'Kafka protocol listener ready',
   );
   return {
