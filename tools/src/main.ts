@@ -34,7 +34,7 @@ commands:
                                 no LeaveGroup, so the group rebalances after the session timeout
   restart <replica>             start a killed or stopped replica again (stops it first if running)
 
-  scenario list | <name> [--broker host:port] [--database-url url] [--json]
+  scenario list | <name> [--broker host:port] [--database-url url] [--kafkajs [--kafka host:port]] [--json]
                                 run one of the source material's experiments and check its outcome
                                 (on a broker of its own unless --broker is given; effectively-once
                                 also starts a Postgres of its own unless given --database-url)

@@ -4,7 +4,12 @@ import {
   type BrokerProcess,
   type EmbeddedPostgres,
 } from '@hospital/processes';
-import { runScenario, SCENARIOS, type ScenarioReport } from '../src/scenarios/scenarios';
+import {
+  GROUP_SCENARIO_NAMES,
+  runScenario,
+  SCENARIOS,
+  type ScenarioReport,
+} from '../src/scenarios/scenarios';
 
 const TOKEN = 'scenarios';
 
@@ -15,7 +20,11 @@ describe("the source material's experiments (hospital scenario <name>)", () => {
   beforeAll(async () => {
     [broker, postgres] = await Promise.all([
       startBroker({
-        env: { BROKER_ADMIN_TOKEN: TOKEN, BROKER_GROUP_INITIAL_REBALANCE_DELAY_MS: '300' },
+        env: {
+          BROKER_ADMIN_TOKEN: TOKEN,
+          BROKER_GROUP_INITIAL_REBALANCE_DELAY_MS: '300',
+          BROKER_KAFKA_PORT: '0',
+        },
       }),
       startEmbeddedPostgres(),
     ]);
@@ -85,4 +94,33 @@ describe("the source material's experiments (hospital scenario <name>)", () => {
     for (const row of rows) expect(row.duplicates).toBe(row.predicted);
     expect(rows[3].duplicates).toBe(1);
   });
+
+  /** Each group's last generation as the multiset of what its members owned. */
+  const shares = (report: ScenarioReport) => {
+    const last = new Map<string, string[]>();
+    for (const generation of report.generations)
+      last.set(
+        generation.group,
+        Object.values(generation.assignment)
+          .map((partitions) => partitions.join(','))
+          .sort(),
+      );
+    return Object.fromEntries(last);
+  };
+
+  it.each(GROUP_SCENARIO_NAMES)(
+    '%s with KafkaJS members over the Kafka protocol: the same outcome and the same assignments',
+    async (name) => {
+      const lines: string[] = [];
+      const report = await runScenario(name, {
+        broker: broker.address,
+        kafkaBrokers: broker.kafkaAddress,
+        adminToken: TOKEN,
+        log: (line) => lines.push(line),
+      });
+      expect({ name, failures: report.failures, lines }).toEqual({ name, failures: [], lines });
+      expect(shares(report)).toEqual(shares(reports.get(name)!.report));
+    },
+    60_000,
+  );
 });

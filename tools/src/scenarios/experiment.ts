@@ -7,6 +7,7 @@ import {
   type EachBatchPayload,
   type EachMessagePayload,
 } from '@hospital/broker-client';
+import { kafkaJsMember } from './kafkajs-member';
 
 /** What a scenario observed: each member's partitions, per generation, its evidence, and whether the expectation held. */
 export interface ScenarioReport {
@@ -22,16 +23,28 @@ export interface ScenarioContext {
   adminToken?: string;
   /** A Postgres server's admin URL, for the scenarios that store rows (effectively-once). */
   databaseUrl?: string;
+  /**
+   * The broker's Kafka listener: when set, the group scenarios' members are
+   * KafkaJS consumers (with Kafka's range assignor) instead of the broker's own clients.
+   */
+  kafkaBrokers?: string;
   log(line: string): void;
 }
 
-export interface Member {
+/** A group member of a scenario, whichever client it is. */
+export interface GroupMember {
   name: string;
-  consumer: Consumer;
-  connection: BrokerConnection;
   received: number;
   /** Set the moment the member crashes: a crashed process does nothing more. */
   crashed: boolean;
+  /** Leaves the group, or with `crash` stops dead (no LeaveGroup, no last commit). */
+  stop(crash: boolean): Promise<void>;
+}
+
+/** A member on the broker's own client, for the scenarios about its commit modes. */
+export interface Member extends GroupMember {
+  consumer: Consumer;
+  connection: BrokerConnection;
 }
 
 export interface JoinOptions {
@@ -50,7 +63,7 @@ export interface JoinOptions {
 export class Experiment {
   readonly report: ScenarioReport;
   readonly admin: Admin;
-  private readonly members = new Map<string, Member>();
+  private readonly members = new Map<string, GroupMember>();
   private readonly suffix = Date.now().toString(36);
   private readonly adminConnection: BrokerConnection;
   /** The latest generation seen per group, and who reported in it. */
@@ -125,29 +138,27 @@ export class Experiment {
       heartbeatIntervalMs: 300,
       ...options.consumer,
     });
-    const member: Member = { name, consumer, connection, received: 0, crashed: false };
+    const member: Member = {
+      name,
+      consumer,
+      connection,
+      received: 0,
+      crashed: false,
+      async stop(crash) {
+        if (crash) {
+          // A crash: the connection drops without LeaveGroup or a last commit; the coordinator notices after the session timeout.
+          connection.close();
+          void consumer.stop().catch(() => undefined);
+          return;
+        }
+        await consumer.stop();
+        connection.close();
+      },
+    };
     this.members.set(name, member);
-    consumer.events.on('consumer.group.join', (joined) => {
-      const partitions = Object.values(joined.assignment)
-        .flat()
-        .sort((a, b) => a - b);
-      let entry = this.report.generations.find(
-        (g) => g.group === group && g.generation === joined.generationId,
-      );
-      if (!entry) {
-        entry = { group, generation: joined.generationId, assignment: {} };
-        this.report.generations.push(entry);
-      }
-      entry.assignment[name] = partitions;
-      const latest = this.latest.get(group);
-      if (!latest || latest.generation < joined.generationId)
-        this.latest.set(group, { generation: joined.generationId, reported: new Set([name]) });
-      else if (latest.generation === joined.generationId) latest.reported.add(name);
-      this.context.log(
-        `  ${group} generation ${joined.generationId}: ${name} → [${partitions.join(', ')}]${partitions.length === 0 ? ' (idle)' : ''}`,
-      );
-      this.wake();
-    });
+    consumer.events.on('consumer.group.join', (joined) =>
+      this.joined(group, name, joined.generationId, Object.values(joined.assignment).flat()),
+    );
     consumer.subscribe({ topics: [topic] });
     const { eachMessage, eachBatch } = options;
     await consumer.run(
@@ -171,20 +182,85 @@ export class Experiment {
     return member;
   }
 
+  /**
+   * A member of the group scenarios, on the client the context names: the
+   * broker's own over gRPC, or KafkaJS over the Kafka protocol.
+   */
+  async member(group: string, name: string, topic: string): Promise<void> {
+    if (!this.context.kafkaBrokers) {
+      await this.join(group, name, topic);
+      return;
+    }
+    const groupId = this.topicName(group);
+    const { consumer, crash } = kafkaJsMember({
+      brokers: this.context.kafkaBrokers,
+      clientId: name,
+      groupId,
+      sessionTimeoutMs: 3_000,
+    });
+    const member: GroupMember = {
+      name,
+      received: 0,
+      crashed: false,
+      async stop(crashing) {
+        if (!crashing) return consumer.disconnect();
+        crash();
+        void consumer.disconnect().catch(() => undefined);
+      },
+    };
+    this.members.set(name, member);
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      // KafkaJS does not say the generation; the coordinator does.
+      void this.admin.describeGroup(groupId).then(
+        (described) =>
+          this.joined(
+            group,
+            name,
+            described.generationId,
+            Object.values(payload.memberAssignment).flat(),
+          ),
+        () => undefined,
+      );
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async () => {
+        if (member.crashed) return;
+        member.received++;
+        this.wake();
+      },
+    });
+  }
+
+  /** Records the partitions a member reported for a generation, and wakes whoever waits for it. */
+  private joined(group: string, name: string, generation: number, owned: number[]): void {
+    const partitions = [...owned].sort((a, b) => a - b);
+    let entry = this.report.generations.find(
+      (g) => g.group === group && g.generation === generation,
+    );
+    if (!entry) {
+      entry = { group, generation, assignment: {} };
+      this.report.generations.push(entry);
+    }
+    entry.assignment[name] = partitions;
+    const latest = this.latest.get(group);
+    if (!latest || latest.generation < generation)
+      this.latest.set(group, { generation, reported: new Set([name]) });
+    else if (latest.generation === generation) latest.reported.add(name);
+    this.context.log(
+      `  ${group} generation ${generation}: ${name} → [${partitions.join(', ')}]${partitions.length === 0 ? ' (idle)' : ''}`,
+    );
+    this.wake();
+  }
+
   /** Stops a member gracefully (it leaves the group) or, with `crash`, silently (the session expires). */
   async leave(name: string, crash = false): Promise<void> {
     const member = this.members.get(name);
     if (!member) return;
     this.members.delete(name);
-    if (crash) {
-      // A crash: the connection drops without LeaveGroup or a last commit; the coordinator notices after the session timeout.
-      member.crashed = true;
-      member.connection.close();
-      void member.consumer.stop().catch(() => undefined);
-    } else {
-      await member.consumer.stop();
-      member.connection.close();
-    }
+    if (crash) member.crashed = true;
+    await member.stop(crash);
     this.context.log(`${name} ${crash ? 'crashed' : 'left'}`);
     this.wake();
   }

@@ -2,9 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { startBroker, startEmbeddedPostgres } from '@hospital/processes';
 import { UsageError, type CommandContext } from '../cli/admin-commands';
-import { runScenario, SCENARIOS } from './scenarios';
+import { GROUP_SCENARIO_NAMES, runScenario, SCENARIOS } from './scenarios';
 
-/** `hospital scenario list | <name>`: exits 1 when the expected outcome did not happen. */
+/**
+ * `hospital scenario list | <name> [--kafkajs [host:port]]`: exits 1 when the
+ * expected outcome did not happen. `--kafkajs` runs a group scenario's
+ * members as KafkaJS consumers over the broker's Kafka listener.
+ */
 export async function scenarioCommand(args: string[], context: CommandContext): Promise<void> {
   let parsed: ReturnType<typeof parse>;
   const parse = () =>
@@ -15,6 +19,8 @@ export async function scenarioCommand(args: string[], context: CommandContext): 
         'admin-token': { type: 'string' },
         'database-url': { type: 'string' },
         json: { type: 'boolean' },
+        kafkajs: { type: 'boolean' },
+        kafka: { type: 'string' },
       },
       allowPositionals: true,
     });
@@ -35,13 +41,24 @@ export async function scenarioCommand(args: string[], context: CommandContext): 
     throw new UsageError(
       `unknown scenario "${name}"; choose from ${Object.keys(SCENARIOS).join(', ')}`,
     );
+  const kafka = values.kafkajs || values.kafka !== undefined;
+  if (kafka && !GROUP_SCENARIO_NAMES.includes(name))
+    throw new UsageError(
+      `--kafkajs runs the group scenarios (${GROUP_SCENARIO_NAMES.join(', ')}); ${name} is about the broker's own client`,
+    );
+  if (values.broker && values.kafkajs && values.kafka === undefined)
+    throw new UsageError('with --broker, say where its Kafka listener is: --kafka host:port');
   const token =
     values['admin-token'] ??
     (values.broker ? context.defaultAdminToken() : randomBytes(8).toString('hex'));
   const broker = values.broker
     ? undefined
     : await startBroker({
-        env: { BROKER_ADMIN_TOKEN: token, BROKER_GROUP_INITIAL_REBALANCE_DELAY_MS: '300' },
+        env: {
+          BROKER_ADMIN_TOKEN: token,
+          BROKER_GROUP_INITIAL_REBALANCE_DELAY_MS: '300',
+          BROKER_KAFKA_PORT: '0',
+        },
       });
   // Only effectively-once stores rows: it gets the given server, else one of its own.
   const givenDatabase = values['database-url'] ?? process.env.DATABASE_ADMIN_URL;
@@ -52,6 +69,7 @@ export async function scenarioCommand(args: string[], context: CommandContext): 
       broker: values.broker ?? (broker?.address as string),
       adminToken: token,
       databaseUrl: givenDatabase ?? postgres?.url,
+      kafkaBrokers: kafka ? (values.kafka ?? broker?.kafkaAddress) : undefined,
       log: values.json ? () => {} : context.out,
     });
     if (values.json) context.out(JSON.stringify(report, null, 2));

@@ -29,8 +29,8 @@ const GROUP_SCENARIOS: Scenarios = {
     description: '3 partitions, 2 consumers: one gets two partitions, the other one',
     run: async (e) => {
       const topic = await e.createTopic('basic', 3);
-      await e.join('billing', 'consumer-a', topic);
-      await e.join('billing', 'consumer-b', topic);
+      await e.member('billing', 'consumer-a', topic);
+      await e.member('billing', 'consumer-b', topic);
       const { assignment } = await e.settled('billing', ['consumer-a', 'consumer-b']);
       e.expect(covers(assignment, 3), 'every partition has exactly one owner');
       e.expect(sizes(assignment).join('/') === '2/1', 'the split is 2 and 1');
@@ -40,17 +40,17 @@ const GROUP_SCENARIOS: Scenarios = {
     description: '1 → 2 → 3 consumers on 3 partitions, then one leaves',
     run: async (e) => {
       const topic = await e.createTopic('scaling', 3);
-      await e.join('billing', 'c1', topic);
+      await e.member('billing', 'c1', topic);
       e.expect(
         sizes((await e.settled('billing', ['c1'])).assignment).join('/') === '3',
         'c1 alone owns all 3',
       );
-      await e.join('billing', 'c2', topic);
+      await e.member('billing', 'c2', topic);
       e.expect(
         sizes((await e.settled('billing', ['c1', 'c2'])).assignment).join('/') === '2/1',
         'two consumers split 2/1',
       );
-      await e.join('billing', 'c3', topic);
+      await e.member('billing', 'c3', topic);
       e.expect(
         sizes((await e.settled('billing', ['c1', 'c2', 'c3'])).assignment).join('/') === '1/1/1',
         'three consumers own one each',
@@ -65,12 +65,12 @@ const GROUP_SCENARIOS: Scenarios = {
       'one of 3 consumers crashes; the others take its partition after the session timeout',
     run: async (e) => {
       const topic = await e.createTopic('failure', 3);
-      for (const name of ['c1', 'c2', 'c3']) await e.join('billing', name, topic);
+      for (const name of ['c1', 'c2', 'c3']) await e.member('billing', name, topic);
       await e.settled('billing', ['c1', 'c2', 'c3']);
       await e.leave('c2', true);
       const { assignment: after } = await e.settled('billing', ['c1', 'c3']);
       e.expect(covers(after, 3), 'c1 and c3 own all 3 partitions after c2 crashed');
-      await e.join('billing', 'c2', topic);
+      await e.member('billing', 'c2', topic);
       const { assignment: back } = await e.settled('billing', ['c1', 'c2', 'c3']);
       e.expect(sizes(back).join('/') === '1/1/1', 'a restarted c2 gets a partition back');
     },
@@ -80,7 +80,7 @@ const GROUP_SCENARIOS: Scenarios = {
     run: async (e) => {
       const topic = await e.createTopic('idle', 3);
       const names = ['c1', 'c2', 'c3', 'c4'];
-      for (const name of names) await e.join('billing', name, topic);
+      for (const name of names) await e.member('billing', name, topic);
       const { assignment } = await e.settled('billing', names);
       e.expect(sizes(assignment).join('/') === '1/1/1/0', 'three own one partition, one is idle');
     },
@@ -89,8 +89,8 @@ const GROUP_SCENARIOS: Scenarios = {
     description: 'billing and pharmacy on one topic: each group gets every event',
     run: async (e) => {
       const topic = await e.createTopic('two-groups', 3);
-      await e.join('billing', 'billing-1', topic);
-      await e.join('pharmacy', 'pharmacy-1', topic);
+      await e.member('billing', 'billing-1', topic);
+      await e.member('pharmacy', 'pharmacy-1', topic);
       await e.settled('billing', ['billing-1']);
       await e.settled('pharmacy', ['pharmacy-1']);
       await e.produce(topic, 60);
@@ -105,8 +105,8 @@ const GROUP_SCENARIOS: Scenarios = {
     description: 'partitions added to a subscribed topic: the group rebalances onto them',
     run: async (e) => {
       const topic = await e.createTopic('grow', 2);
-      await e.join('billing', 'c1', topic);
-      await e.join('billing', 'c2', topic);
+      await e.member('billing', 'c1', topic);
+      await e.member('billing', 'c2', topic);
       const before = await e.settled('billing', ['c1', 'c2']);
       e.expect(sizes(before.assignment).join('/') === '1/1', 'one each of 2');
       await e.addPartitions(topic, 4);
@@ -118,6 +118,9 @@ const GROUP_SCENARIOS: Scenarios = {
     },
   },
 };
+
+/** The group experiments alone: these also run with KafkaJS members (ScenarioContext.kafkaBrokers). */
+export const GROUP_SCENARIO_NAMES = Object.keys(GROUP_SCENARIOS);
 
 /** Every experiment: the group ones, then the offsets lessons. */
 export const SCENARIOS: Scenarios = { ...GROUP_SCENARIOS, ...OFFSET_SCENARIOS };
