@@ -260,6 +260,42 @@ describe('broker over the Kafka protocol, judged by KafkaJS', () => {
     await consumer.disconnect();
   });
 
+  it('creates topics with the Kafka configs that map onto topic settings, and refuses the rest with their Kafka codes', async () => {
+    const admin = kafkaJs(address, { retry: { retries: 0 } }).admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({
+        topics: [
+          {
+            topic: 'kjs.configured',
+            numPartitions: 2,
+            configEntries: [
+              { name: 'retention.ms', value: '60000' },
+              { name: 'cleanup.policy', value: 'compact' },
+            ],
+          },
+        ],
+      });
+      const described = await broker.rpc.call('describeTopic', { name: 'kjs.configured' });
+      expect(described.topic?.partitions).toHaveLength(2);
+      expect(described.topic?.config).toMatchObject({ retentionMs: 60_000, cleanupPolicy: 2 });
+      const refused = (topic: object) =>
+        admin
+          .createTopics({ topics: [{ topic: 'kjs.refused', ...topic }] })
+          .catch((error: { errors?: { type: string }[] }) => error.errors?.[0]?.type);
+      expect(await refused({ configEntries: [{ name: 'min.insync.replicas', value: '2' }] })).toBe(
+        'INVALID_CONFIG',
+      );
+      expect(await refused({ configEntries: [{ name: 'segment.bytes', value: '10' }] })).toBe(
+        'INVALID_CONFIG',
+      );
+      expect(await refused({ replicationFactor: 3 })).toBe('INVALID_REPLICATION_FACTOR');
+      expect(await admin.listTopics()).not.toContain('kjs.refused');
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
   it('takes admin operations only from a connection that authenticated with SASL/PLAIN and the admin token', async () => {
     await createTopic('kjs.doomed', 1);
     const anonymous = kafkaJs(address).admin();

@@ -111,7 +111,6 @@ async function fetchAnswers(
 }
 
 function failed(partition: number, error: unknown): PartitionAnswer {
-  if (!(error instanceof BrokerError)) throw error;
   return {
     partition,
     errorCode: kafkaCodeOf(error),

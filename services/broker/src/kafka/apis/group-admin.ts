@@ -1,5 +1,4 @@
 import { GroupState } from '@hospital/proto';
-import { BrokerError } from '../../errors/broker-error';
 import type { GroupView } from '../../coordinator/state/classic-group';
 import { kafkaCodeOf, KafkaErrorCode } from '../protocol/error-codes';
 import { ApiKey, NO_THROTTLE, type KafkaApi } from './kafka-api';
@@ -91,7 +90,6 @@ export const deleteGroupsApi: KafkaApi = {
           await context.broker.coordinator.deleteGroup(groupId);
           return { groupId, errorCode: KafkaErrorCode.NONE };
         } catch (error) {
-          if (!(error instanceof BrokerError)) throw error;
           return { groupId, errorCode: kafkaCodeOf(error) };
         }
       }),

@@ -1,6 +1,6 @@
 import { ErrorReason, type JoinGroupRequest, type JoinGroupResponse } from '@hospital/proto';
 import { BrokerError } from '../../errors/broker-error';
-import { kafkaCodeOf, KafkaErrorCode } from '../protocol/error-codes';
+import { answerOf, kafkaCodeOf, KafkaErrorCode } from '../protocol/error-codes';
 import type { KafkaReader } from '../protocol/kafka-reader';
 import { ApiKey, NO_THROTTLE, type KafkaApi, type KafkaContext } from './kafka-api';
 
@@ -101,7 +101,7 @@ export const syncGroupApi: KafkaApi = {
       });
       assignment = response.assignment;
     } catch (error) {
-      errorCode = codeOf(error);
+      errorCode = kafkaCodeOf(error);
     }
     return (out) => {
       if (version >= 1) out.int32(NO_THROTTLE);
@@ -121,7 +121,7 @@ export const heartbeatApi: KafkaApi = {
     const generationId = input.int32();
     const memberId = input.string();
     const groupInstanceId = version >= 3 ? (input.nullableString() ?? undefined) : undefined;
-    const errorCode = attempt(() =>
+    const { errorCode } = answerOf(() =>
       context.broker.coordinator.heartbeat({ groupId, generationId, memberId, groupInstanceId }),
     );
     return (out) => {
@@ -148,12 +148,12 @@ export const leaveGroupApi: KafkaApi = {
         : [{ memberId: input.string(), groupInstanceId: undefined }];
     const answers = members.map((member) => ({
       ...member,
-      errorCode: attempt(() =>
+      errorCode: answerOf(() =>
         context.broker.coordinator.leaveGroup({
           groupId,
           members: [{ ...member, reason: 'the Kafka client left' }],
         }),
-      ),
+      ).errorCode,
     }));
     return (out) => {
       if (version >= 1) out.int32(NO_THROTTLE);
@@ -172,17 +172,3 @@ export const leaveGroupApi: KafkaApi = {
     };
   },
 };
-
-function codeOf(error: unknown): number {
-  if (!(error instanceof BrokerError)) throw error;
-  return kafkaCodeOf(error);
-}
-
-function attempt(work: () => void): number {
-  try {
-    work();
-    return KafkaErrorCode.NONE;
-  } catch (error) {
-    return codeOf(error);
-  }
-}

@@ -1,4 +1,3 @@
-import { BrokerError } from '../../errors/broker-error';
 import { kafkaCodeOf, KafkaErrorCode } from '../protocol/error-codes';
 import { ApiKey, NO_THROTTLE, type KafkaApi } from './kafka-api';
 
@@ -43,7 +42,6 @@ export const listOffsetsApi: KafkaApi = {
             offset: found.offset,
           };
         } catch (error) {
-          if (!(error instanceof BrokerError)) throw error;
           return { partition, errorCode: kafkaCodeOf(error), timestamp: -1, offset: -1 };
         }
       }),

@@ -1,5 +1,4 @@
 import { validateTopicName, type Topic } from '../../storage/topic-store';
-import { BrokerError } from '../../errors/broker-error';
 import { kafkaCodeOf, KafkaErrorCode } from '../protocol/error-codes';
 import { ApiKey, NO_THROTTLE, type KafkaApi } from './kafka-api';
 
@@ -37,7 +36,6 @@ export const metadataApi: KafkaApi = {
             validateTopicName(name);
             return describe(store.get(name));
           } catch (error) {
-            if (!(error instanceof BrokerError)) throw error;
             return { errorCode: kafkaCodeOf(error), name, internal: false, partitions: 0 };
           }
         });

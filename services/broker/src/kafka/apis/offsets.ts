@@ -79,7 +79,6 @@ async function commit(
             topics: [{ name: topic.name, partitions: [partition] }],
           });
         } catch (error) {
-          if (!(error instanceof BrokerError)) throw error;
           code = kafkaCodeOf(error);
         }
         codes.set(`${topic.name}\u0000${partition.partition}`, code);
@@ -111,7 +110,6 @@ export const offsetFetchApi: KafkaApi = {
       if (topics === null || topics.length > 0)
         answer = context.broker.groups.fetch({ groupId, topics: topics ?? [] }).topics;
     } catch (error) {
-      if (!(error instanceof BrokerError)) throw error;
       errorCode = kafkaCodeOf(error);
     }
     return (out) => {

@@ -1,7 +1,6 @@
 import { Acks, ErrorReason } from '@hospital/proto';
-import { BrokerError } from '../../errors/broker-error';
-import { kafkaCodeOf, KafkaErrorCode } from '../protocol/error-codes';
-import { decodeKafkaBatches, KafkaRecordError } from '../protocol/record-batch-v2';
+import { kafkaCodeOf, KafkaErrorCode, KafkaRefusal } from '../protocol/error-codes';
+import { decodeKafkaBatches } from '../protocol/record-batch-v2';
 import { toStoredBatch } from '../protocol/transcode';
 import { ApiKey, NO_THROTTLE, type KafkaApi, type KafkaContext } from './kafka-api';
 
@@ -85,7 +84,7 @@ async function appendPartition(
 ): Promise<PartitionResult> {
   try {
     if (records === null || records.length === 0)
-      throw new KafkaRecordError(KafkaErrorCode.INVALID_RECORD, 'the partition carries no records');
+      throw new KafkaRefusal(KafkaErrorCode.INVALID_RECORD, 'the partition carries no records');
     const batches = decodeKafkaBatches(records).map((batch) =>
       toStoredBatch(batch, context.session.clientId),
     );
@@ -102,14 +101,12 @@ async function appendPartition(
       logStartOffset: first.logStartOffset,
     };
   } catch (error) {
-    if (error instanceof KafkaRecordError) {
+    const code = kafkaCodeOf(error);
+    if (error instanceof KafkaRefusal)
       context.logger.debug(
-        { topic, partition, code: error.code, reason: error.message },
+        { topic, partition, code, reason: error.message },
         'kafka produce refused',
       );
-      return refuse(partition, error.code);
-    }
-    if (!(error instanceof BrokerError)) throw error;
-    return refuse(partition, kafkaCodeOf(error));
+    return refuse(partition, code);
   }
 }

@@ -1,7 +1,7 @@
 import { CleanupPolicy, ErrorReason, type TopicConfig } from '@hospital/proto';
 import { BrokerError } from '../../errors/broker-error';
 import { validateTopicName } from '../../storage/topic-store';
-import { kafkaCodeOf, kafkaMessageOf, KafkaErrorCode } from '../protocol/error-codes';
+import { answerOf, KafkaErrorCode, KafkaRefusal } from '../protocol/error-codes';
 import { ApiKey, NO_THROTTLE, type KafkaApi, type KafkaContext } from './kafka-api';
 
 /** Kafka's num.partitions default, for CreateTopics with -1. */
@@ -13,16 +13,17 @@ interface TopicResult {
   errorMessage: string | null;
 }
 
-class TopicRefused extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+/** The integer topic configs Kafka clients set, the least each may be, and the setting each maps onto. */
+const INTEGER_CONFIGS: Record<
+  string,
+  { min: number; field: 'retentionMs' | 'retentionBytes' | 'segmentBytes' }
+> = {
+  'retention.ms': { min: -1, field: 'retentionMs' },
+  'retention.bytes': { min: -1, field: 'retentionBytes' },
+  'segment.bytes': { min: 1024, field: 'segmentBytes' },
+};
 
-/** The topic configs Kafka clients set that map onto this broker's settings. */
+/** The topic configs Kafka clients set that map onto this broker's settings; any other is INVALID_CONFIG. */
 function topicConfig(configs: { name: string; value: string | null }[]): TopicConfig {
   const config: TopicConfig = {
     retentionMs: 0,
@@ -30,65 +31,31 @@ function topicConfig(configs: { name: string; value: string | null }[]): TopicCo
     segmentBytes: 0,
     cleanupPolicy: 0,
   };
+  const refuse = (message: string) => new KafkaRefusal(KafkaErrorCode.INVALID_CONFIG, message);
   for (const { name, value } of configs) {
-    const number = Number(value);
-    const integer = value !== null && value !== '' && Number.isSafeInteger(number);
-    switch (name) {
-      case 'retention.ms':
-        if (!integer || number < -1)
-          throw new TopicRefused(
-            KafkaErrorCode.INVALID_CONFIG,
-            `retention.ms must be an integer >= -1, got "${value}"`,
-          );
-        config.retentionMs = number;
-        break;
-      case 'retention.bytes':
-        if (!integer || number < -1)
-          throw new TopicRefused(
-            KafkaErrorCode.INVALID_CONFIG,
-            `retention.bytes must be an integer >= -1, got "${value}"`,
-          );
-        config.retentionBytes = number;
-        break;
-      case 'segment.bytes':
-        if (!integer || number < 1024)
-          throw new TopicRefused(
-            KafkaErrorCode.INVALID_CONFIG,
-            `segment.bytes must be an integer >= 1024, got "${value}"`,
-          );
-        config.segmentBytes = number;
-        break;
-      case 'cleanup.policy':
-        if (value !== 'delete' && value !== 'compact')
-          throw new TopicRefused(
-            KafkaErrorCode.INVALID_CONFIG,
-            `cleanup.policy must be delete or compact, got "${value}"`,
-          );
-        config.cleanupPolicy =
-          value === 'compact'
-            ? CleanupPolicy.CLEANUP_POLICY_COMPACT
-            : CleanupPolicy.CLEANUP_POLICY_DELETE;
-        break;
-      default:
-        throw new TopicRefused(
-          KafkaErrorCode.INVALID_CONFIG,
-          `config ${name} is not supported here: retention.ms, retention.bytes, segment.bytes and cleanup.policy are`,
-        );
-    }
+    const integer = Object.hasOwn(INTEGER_CONFIGS, name) ? INTEGER_CONFIGS[name] : undefined;
+    if (integer) {
+      const number = Number(value);
+      if (value === null || value === '' || !Number.isSafeInteger(number) || number < integer.min)
+        throw refuse(`${name} must be an integer >= ${integer.min}, got "${value}"`);
+      config[integer.field] = number;
+    } else if (name === 'cleanup.policy') {
+      if (value !== 'delete' && value !== 'compact')
+        throw refuse(`cleanup.policy must be delete or compact, got "${value}"`);
+      config.cleanupPolicy =
+        value === 'compact'
+          ? CleanupPolicy.CLEANUP_POLICY_COMPACT
+          : CleanupPolicy.CLEANUP_POLICY_DELETE;
+    } else
+      throw refuse(
+        `config ${name} is not supported here: ${[...Object.keys(INTEGER_CONFIGS), 'cleanup.policy'].join(', ')} are`,
+      );
   }
   return config;
 }
 
 function result(name: string, work: () => void): TopicResult {
-  try {
-    work();
-    return { name, errorCode: KafkaErrorCode.NONE, errorMessage: null };
-  } catch (error) {
-    if (error instanceof TopicRefused)
-      return { name, errorCode: error.code, errorMessage: error.message };
-    if (!(error instanceof BrokerError)) throw error;
-    return { name, errorCode: kafkaCodeOf(error), errorMessage: kafkaMessageOf(error) };
-  }
+  return { name, ...answerOf(work) };
 }
 
 /**
@@ -116,12 +83,12 @@ export const createTopicsApi: KafkaApi = {
     const results = topics.map((topic) =>
       result(topic.name, () => {
         if (topic.replicationFactor !== -1 && topic.replicationFactor !== 1)
-          throw new TopicRefused(
+          throw new KafkaRefusal(
             KafkaErrorCode.INVALID_REPLICATION_FACTOR,
             `replication factor ${topic.replicationFactor}: this is one broker, so 1 is the most`,
           );
         if (topic.assignments.some((a) => a.brokers.some((node) => node !== 0)))
-          throw new TopicRefused(
+          throw new KafkaRefusal(
             KafkaErrorCode.INVALID_REPLICA_ASSIGNMENT,
             'the only broker is node 0',
           );
@@ -193,7 +160,7 @@ export const createPartitionsApi: KafkaApi = {
     const results = topics.map((topic) =>
       result(topic.name, () => {
         if (topic.assignments?.some((brokers) => brokers.some((node) => node !== 0)))
-          throw new TopicRefused(
+          throw new KafkaRefusal(
             KafkaErrorCode.INVALID_REPLICA_ASSIGNMENT,
             'the only broker is node 0',
           );
@@ -220,7 +187,7 @@ export const createPartitionsApi: KafkaApi = {
 
 function requireAdmin(context: KafkaContext, what: string): void {
   if (!context.session.admin)
-    throw new TopicRefused(
+    throw new KafkaRefusal(
       KafkaErrorCode.TOPIC_AUTHORIZATION_FAILED,
       `${what} is an admin operation: authenticate with SASL/PLAIN, password = the broker's admin token`,
     );

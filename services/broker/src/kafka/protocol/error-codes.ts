@@ -10,10 +10,7 @@ export enum KafkaErrorCode {
   UNKNOWN_SERVER_ERROR = -1,
   NONE = 0,
   CORRUPT_MESSAGE = 2,
-  UNKNOWN_TOPIC_OR_PARTITION = 3,
   COORDINATOR_NOT_AVAILABLE = 15,
-  INVALID_TOPIC_EXCEPTION = 17,
-  UNKNOWN_MEMBER_ID = 25,
   TOPIC_AUTHORIZATION_FAILED = 29,
   GROUP_AUTHORIZATION_FAILED = 30,
   UNSUPPORTED_SASL_MECHANISM = 33,
@@ -24,23 +21,45 @@ export enum KafkaErrorCode {
   INVALID_CONFIG = 40,
   INVALID_REQUEST = 42,
   UNSUPPORTED_FOR_MESSAGE_FORMAT = 43,
-  SASL_AUTHENTICATION_FAILED = 58,
   TRANSACTIONAL_ID_AUTHORIZATION_FAILED = 53,
+  SASL_AUTHENTICATION_FAILED = 58,
   UNSUPPORTED_COMPRESSION_TYPE = 76,
-  MEMBER_ID_REQUIRED = 79,
   INVALID_RECORD = 87,
 }
 
-/** A BrokerError's Kafka code (its reason); anything else is a bug of ours, UNKNOWN_SERVER_ERROR. */
+/**
+ * A refusal only the Kafka edge makes (a record batch it cannot read, a
+ * topic setting Kafka clients send that has no match here), with the code
+ * the answer carries.
+ */
+export class KafkaRefusal extends Error {
+  constructor(
+    readonly code: KafkaErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The code a refusal is answered with: a KafkaRefusal's, or a BrokerError's
+ * reason (its values are Kafka's codes). Anything else is a bug of ours and
+ * is rethrown, so the connection logs it and closes instead of answering.
+ */
 export function kafkaCodeOf(error: unknown): number {
-  if (!(error instanceof BrokerError)) return KafkaErrorCode.UNKNOWN_SERVER_ERROR;
+  if (error instanceof KafkaRefusal) return error.code;
+  if (!(error instanceof BrokerError)) throw error;
   return error.reason === ErrorReason.ERROR_REASON_UNSPECIFIED
     ? KafkaErrorCode.UNKNOWN_SERVER_ERROR
     : error.reason;
 }
 
-/** The message Kafka's error_message fields carry; null for success. */
-export function kafkaMessageOf(error: unknown): string | null {
-  if (error === undefined) return null;
-  return error instanceof Error ? error.message : String(error);
+/** Runs one item of a request (a topic, a member): its code and, when refused, the message. */
+export function answerOf(work: () => void): { errorCode: number; errorMessage: string | null } {
+  try {
+    work();
+    return { errorCode: KafkaErrorCode.NONE, errorMessage: null };
+  } catch (error) {
+    return { errorCode: kafkaCodeOf(error), errorMessage: (error as Error).message };
+  }
 }

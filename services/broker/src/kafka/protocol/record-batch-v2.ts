@@ -2,7 +2,7 @@ import { gunzipSync } from 'node:zlib';
 import { crc32c } from '@hospital/proto';
 import { KafkaReader, MalformedKafkaRequest } from './kafka-reader';
 import { KafkaWriter } from './kafka-writer';
-import { KafkaErrorCode } from './error-codes';
+import { KafkaErrorCode, KafkaRefusal } from './error-codes';
 
 /** One record as Kafka's v2 format carries it; null key and value are Kafka's "absent". */
 export interface KafkaRecord {
@@ -14,18 +14,7 @@ export interface KafkaRecord {
 
 export interface KafkaBatch {
   baseOffset: number;
-  producerId: number;
   records: KafkaRecord[];
-}
-
-/** A batch the broker refuses; the code is the one the partition's answer carries. */
-export class KafkaRecordError extends Error {
-  constructor(
-    readonly code: KafkaErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 // Byte positions inside a v2 batch (KIP-98's layout).
@@ -53,26 +42,26 @@ export function decodeKafkaBatches(bytes: Buffer): KafkaBatch[] {
   let position = 0;
   while (position < bytes.length) {
     if (bytes.length - position < BATCH_OVERHEAD)
-      throw new KafkaRecordError(
+      throw new KafkaRefusal(
         KafkaErrorCode.CORRUPT_MESSAGE,
         `${bytes.length - position} trailing bytes are too few for a record batch`,
       );
     const batchLength = bytes.readInt32BE(position + LENGTH_OFFSET);
     const end = position + 12 + batchLength;
     if (batchLength < BATCH_OVERHEAD - 12 || end > bytes.length)
-      throw new KafkaRecordError(
+      throw new KafkaRefusal(
         KafkaErrorCode.CORRUPT_MESSAGE,
         `batch length ${batchLength} does not fit the ${bytes.length - position} bytes left`,
       );
     const magic = bytes.readInt8(position + MAGIC_OFFSET);
     if (magic !== 2)
-      throw new KafkaRecordError(
+      throw new KafkaRefusal(
         KafkaErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT,
         `record batch magic ${magic}: this broker takes magic 2 (Kafka 0.11+) only`,
       );
     const crc = bytes.readUInt32BE(position + CRC_OFFSET);
     if (crc32c(bytes.subarray(position + ATTRIBUTES_OFFSET, end)) !== crc)
-      throw new KafkaRecordError(
+      throw new KafkaRefusal(
         KafkaErrorCode.CORRUPT_MESSAGE,
         'record batch failed its CRC-32C checksum',
       );
@@ -80,7 +69,7 @@ export function decodeKafkaBatches(bytes: Buffer): KafkaBatch[] {
     position = end;
   }
   if (batches.length === 0)
-    throw new KafkaRecordError(KafkaErrorCode.INVALID_RECORD, 'the partition carries no records');
+    throw new KafkaRefusal(KafkaErrorCode.INVALID_RECORD, 'the partition carries no records');
   return batches;
 }
 
@@ -95,12 +84,12 @@ function decodeOne(batch: Buffer): KafkaBatch {
   reader.int32(); // last offset delta
   const baseTimestamp = reader.int64();
   reader.int64(); // max timestamp
-  const producerId = reader.int64();
+  reader.int64(); // producer id: no idempotence here
   reader.int16(); // producer epoch
   reader.int32(); // base sequence
   const count = reader.int32();
   if (attributes & (TRANSACTIONAL_FLAG | CONTROL_FLAG))
-    throw new KafkaRecordError(
+    throw new KafkaRefusal(
       KafkaErrorCode.INVALID_RECORD,
       'transactional and control batches are not supported by this broker',
     );
@@ -108,12 +97,12 @@ function decodeOne(batch: Buffer): KafkaBatch {
   let records = reader.raw(reader.remaining);
   if (codec === GZIP) records = inflate(records);
   else if (codec !== 0)
-    throw new KafkaRecordError(
+    throw new KafkaRefusal(
       KafkaErrorCode.UNSUPPORTED_COMPRESSION_TYPE,
       `compression ${COMPRESSION_NAMES[codec] ?? codec} is not supported: use none or gzip`,
     );
   if (count < 1 || count > records.length)
-    throw new KafkaRecordError(
+    throw new KafkaRefusal(
       KafkaErrorCode.INVALID_RECORD,
       `record count ${count} does not fit ${records.length} bytes of records`,
     );
@@ -124,21 +113,21 @@ function decodeOne(batch: Buffer): KafkaBatch {
       decoded.push(decodeRecord(recordReader, baseTimestamp));
   } catch (error) {
     if (!(error instanceof MalformedKafkaRequest)) throw error;
-    throw new KafkaRecordError(KafkaErrorCode.CORRUPT_MESSAGE, `records: ${error.message}`);
+    throw new KafkaRefusal(KafkaErrorCode.CORRUPT_MESSAGE, `records: ${error.message}`);
   }
   if (recordReader.remaining !== 0)
-    throw new KafkaRecordError(
+    throw new KafkaRefusal(
       KafkaErrorCode.CORRUPT_MESSAGE,
       `${recordReader.remaining} bytes follow the batch's ${count} records`,
     );
-  return { baseOffset, producerId, records: decoded };
+  return { baseOffset, records: decoded };
 }
 
 function inflate(records: Buffer): Buffer {
   try {
     return gunzipSync(records, { maxOutputLength: MAX_DECOMPRESSED_BYTES });
   } catch (error) {
-    throw new KafkaRecordError(
+    throw new KafkaRefusal(
       KafkaErrorCode.CORRUPT_MESSAGE,
       `gzip records do not inflate: ${(error as Error).message}`,
     );

@@ -3,6 +3,10 @@ import type { KafkaBatch } from './record-batch-v2';
 import { writeKafkaBatch } from './record-batch-v2';
 import type { KafkaWriter } from './kafka-writer';
 
+/** A view of decoded bytes, not a copy: fetch answers are transcoded per record. */
+const view = (bytes: Uint8Array): Buffer =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+
 /**
  * The Kafka edge keeps one storage format: a Kafka v2 batch is transcoded
  * into the broker's RecordBatch on produce, and back on fetch. Keys,
@@ -33,7 +37,7 @@ export function toStoredBatch(batch: KafkaBatch, producerId: string): Buffer {
       crc: crc32c(encoded),
       logAppendTimeMs: 0,
       producerId,
-      records: Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength),
+      records: view(encoded),
     }).finish(),
   );
 }
@@ -46,8 +50,8 @@ export function writeStoredBatch(out: KafkaWriter, stored: Buffer, compacted: bo
   const records = RecordSet.decode(batch.records).records.map((record) => ({
     offsetDelta: record.offsetDelta,
     timestamp: batch.baseTimestampMs + record.timestampDelta,
-    key: record.key === undefined ? null : Buffer.from(record.key),
-    value: compacted && record.value.length === 0 ? null : Buffer.from(record.value),
+    key: record.key === undefined ? null : view(record.key),
+    value: compacted && record.value.length === 0 ? null : view(record.value),
     headers: record.headers.map((header) => ({
       key: header.key,
       value: Buffer.from(header.value),
