@@ -69,6 +69,8 @@ export class Experiment {
   /** The latest generation seen per group, and who reported in it. */
   private readonly latest = new Map<string, { generation: number; reported: Set<string> }>();
   private readonly waiters: (() => void)[] = [];
+  /** Crashed KafkaJS members, whose clients close() shuts down. */
+  private readonly windingDown: (() => Promise<void>)[] = [];
 
   constructor(
     name: string,
@@ -192,7 +194,7 @@ export class Experiment {
       return;
     }
     const groupId = this.topicName(group);
-    const { consumer, crash } = kafkaJsMember({
+    const { consumer, crash, revive } = kafkaJsMember({
       brokers: this.context.kafkaBrokers,
       clientId: name,
       groupId,
@@ -202,10 +204,14 @@ export class Experiment {
       name,
       received: 0,
       crashed: false,
-      async stop(crashing) {
+      stop: async (crashing) => {
         if (!crashing) return consumer.disconnect();
         crash();
-        void consumer.disconnect().catch(() => undefined);
+        // The dead client is shut down only when the experiment ends, reconnected so its shutdown finishes.
+        this.windingDown.push(async () => {
+          revive();
+          await consumer.disconnect().catch(() => undefined);
+        });
       },
     };
     this.members.set(name, member);
@@ -322,6 +328,7 @@ export class Experiment {
 
   async close(): Promise<void> {
     await Promise.all([...this.members.keys()].map((name) => this.leave(name)));
+    await Promise.all(this.windingDown.map((shutDown) => shutDown()));
     this.adminConnection.close();
   }
 

@@ -60,6 +60,8 @@ export interface KafkaJsMember {
   consumer: Consumer;
   /** Drops every connection at once and refuses new ones: a process that died, with no LeaveGroup. */
   crash(): void;
+  /** Lets it connect again, so its client can be shut down cleanly at the end. */
+  revive(): void;
 }
 
 /** A KafkaJS group member whose sockets the scenario can cut, as a SIGKILL would. */
@@ -86,7 +88,8 @@ export function kafkaJsMember(options: {
     brokers: [options.brokers],
     logLevel: logLevel.NOTHING,
     socketFactory,
-    retry: { retries: 5, initialRetryTime: 100 },
+    // After a crash nothing is retried or restarted: the dead client stops for good.
+    retry: { retries: 5, initialRetryTime: 100, restartOnFailure: async () => !crashed },
   });
   const consumer = kafka.consumer({
     groupId: options.groupId,
@@ -100,7 +103,11 @@ export function kafkaJsMember(options: {
     consumer,
     crash() {
       crashed = true;
-      for (const socket of sockets) socket.destroy();
+      // With an error, as a reset connection looks: KafkaJS fails its requests in flight at once.
+      for (const socket of sockets) socket.destroy(new Error('the member process died'));
+    },
+    revive() {
+      crashed = false;
     },
   };
 }
