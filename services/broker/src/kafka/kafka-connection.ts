@@ -20,6 +20,7 @@ export interface KafkaConnectionOptions {
 
 interface Pending {
   correlationId: number;
+  api: string;
   answer: Promise<ResponseBody>;
 }
 
@@ -161,6 +162,7 @@ export class KafkaConnection {
     }
     this.queue.push({
       correlationId,
+      api: api.name,
       answer: answer.catch((error: unknown) => this.failed(api.name, version, error)),
     });
     if (this.queue.length >= this.options.maxInFlight) this.socket.pause();
@@ -195,7 +197,7 @@ export class KafkaConnection {
         }
         this.queue.shift();
         if (this.closed) return;
-        if (body) this.write(next.correlationId, body);
+        if (body && !this.write(next.correlationId, body, next.api)) return;
         if (this.session.closeAfterResponse) {
           this.socket.end();
           this.onClosed();
@@ -209,12 +211,23 @@ export class KafkaConnection {
     }
   }
 
-  private write(correlationId: number, body: (out: KafkaWriter) => void): void {
+  /** Writes one answer; an answer that cannot be encoded is a bug of ours: logged, and the connection closed. */
+  private write(correlationId: number, body: (out: KafkaWriter) => void, api: string): boolean {
     const out = new KafkaWriter();
     out.int32(0).int32(correlationId);
-    body(out);
+    try {
+      body(out);
+    } catch (error) {
+      this.options.logger.error(
+        { err: error, api, clientId: this.session.clientId },
+        'kafka response could not be encoded',
+      );
+      this.destroy();
+      return false;
+    }
     out.patchInt32(0, out.length - 4);
     this.socket.write(out.view());
+    return true;
   }
 }
 

@@ -5,6 +5,7 @@ import {
   type ResetOffsetsRequest,
   type ResetOffsetsResponse,
 } from '@hospital/proto';
+import { validateGroupId } from '../state/group-id';
 import { BrokerError, invalidField } from '../../errors/broker-error';
 import type { GroupRecord } from '../records/group-records';
 import { NO_CHANGE, type CoordinatorResult, type Step } from './coordinator-result';
@@ -67,10 +68,7 @@ function tombstones(shard: ShardView, groupId: string): CoordinatorResult<never>
 /** kafka-consumer-groups --reset-offsets: only for a group without members. */
 export function resetOffsets(request: ResetOffsetsRequest): Step {
   return (shard, context): CoordinatorResult<ResetOffsetsResponse> => {
-    if (!request.groupId)
-      throw new BrokerError(ErrorReason.INVALID_GROUP_ID, 'group_id must not be empty', {
-        field: 'group_id',
-      });
+    validateGroupId(request.groupId);
     const group = shard.group(request.groupId);
     if (group && group.members.size > 0) {
       throw new BrokerError(

@@ -202,6 +202,18 @@ describe('broker/coordinator/shard: JoinGroup records', () => {
     expect([...t.shard.groups()]).toEqual([]);
   });
 
+  it('refuses a group id no Kafka client could send (over 32,767 bytes) with INVALID_GROUP_ID, storing nothing', () => {
+    const t = shardFixture();
+    const long = { ...joinRequest('', 'c1'), groupId: 'g'.repeat(40_000) };
+    expect(() => t.handle(joinGroup(long, 'h'))).toThrow(
+      expect.objectContaining({
+        reason: ErrorReason.INVALID_GROUP_ID,
+        message: expect.stringContaining('32767'),
+      }),
+    );
+    expect([...t.shard.groups()]).toEqual([]);
+  });
+
   it("refuses a Kafka client into a group of the broker's own clients with INCONSISTENT_GROUP_PROTOCOL: their leaders could not read each other's subscriptions", () => {
     const t = shardFixture();
     joinNew(t, 'ours', joinGroup);

@@ -5,6 +5,7 @@ import {
   type JoinGroupRequest,
   type JoinGroupResponse,
 } from '@hospital/proto';
+import { validateGroupId } from '../state/group-id';
 import { BrokerError, invalidField } from '../../errors/broker-error';
 import type { GroupRecord } from '../records/group-records';
 import { HeldResponse } from '../runtime/held-response';
@@ -99,10 +100,7 @@ function checkJoin(
   clientHost: string,
   context: HandlerContext,
 ): Joining {
-  if (!request.groupId)
-    throw new BrokerError(ErrorReason.INVALID_GROUP_ID, 'group_id must not be empty', {
-      field: 'group_id',
-    });
+  validateGroupId(request.groupId);
   const { minSessionTimeoutMs: min, maxSessionTimeoutMs: max } = context.config;
   if (request.sessionTimeoutMs < min || request.sessionTimeoutMs > max) {
     throw new BrokerError(

@@ -1,4 +1,5 @@
 import { ErrorReason, GroupState, type OffsetCommitRequest } from '@hospital/proto';
+import { validateGroupId } from '../state/group-id';
 import { BrokerError, invalidField } from '../../errors/broker-error';
 import type { GroupRecord } from '../records/group-records';
 import type { CoordinatorResult, Step } from './coordinator-result';
@@ -15,10 +16,7 @@ const MAX_METADATA_CHARS = 4096;
  */
 export function commitOffsets(request: OffsetCommitRequest): Step {
   return (shard, context): CoordinatorResult<void> => {
-    if (!request.groupId)
-      throw new BrokerError(ErrorReason.INVALID_GROUP_ID, 'group_id must not be empty', {
-        field: 'group_id',
-      });
+    validateGroupId(request.groupId);
     const records: GroupRecord[] = [];
     for (const [topicIndex, topic] of request.topics.entries()) {
       const partitions = context.topics.partitionCount(topic.name);
