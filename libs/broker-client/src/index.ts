@@ -4,7 +4,7 @@ export { BrokerClientError, toClientError } from './errors';
 export { Instrumentation } from './instrumentation';
 export { DEFAULT_RETRY, withRetry, type RetryOptions } from './retry';
 export { DefaultPartitioner } from './producer/partitioner';
-export { ProducerBufferFullError } from './producer/buffer-budget';
+export { BufferBudget, ProducerBufferFullError } from './producer/buffer-budget';
 export {
   Producer,
   type AcksLevel,

@@ -8,7 +8,7 @@ type BrokerBatchContextArgs = [
   highWatermark: number,
   heartbeat: () => Promise<void>,
   isRunning: () => boolean,
-  consumer: Consumer,
+  consumer: unknown,
 ];
 
 /**
@@ -43,7 +43,8 @@ export class BrokerBatchContext extends BaseRpcContext<BrokerBatchContextArgs> {
   isRunning(): boolean {
     return this.args[5]();
   }
-  getConsumer(): Consumer {
-    return this.args[6];
+  /** The group member: our Consumer over gRPC, a KafkaJS Consumer over the Kafka protocol. */
+  getConsumer<T = Consumer>(): T {
+    return this.args[6] as T;
   }
 }

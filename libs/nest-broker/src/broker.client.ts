@@ -1,15 +1,10 @@
 import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
-import {
-  BrokerConnection,
-  Producer,
-  type ConnectionOptions,
-  type ProducerMessage,
-  type ProducerOptions,
-  type RecordMetadata,
-} from '@hospital/broker-client';
+import type { ProducerMessage, ProducerOptions, RecordMetadata } from '@hospital/broker-client';
+import { createEventProducer, type BackendConnectionOptions, type EventProducer } from './backend';
 
 export interface BrokerClientOptions {
-  connection: ConnectionOptions;
+  /** Our broker over gRPC (the default), or any Kafka broker over the Kafka protocol ({ protocol: 'kafka', brokers }). */
+  connection: BackendConnectionOptions;
   producer?: ProducerOptions;
 }
 
@@ -25,33 +20,30 @@ export class BrokerClientProxy extends ClientProxy<
   Record<never, never>,
   'connected' | 'disconnected'
 > {
-  private connection: BrokerConnection | undefined;
-  private producer: Producer | undefined;
+  private producer: EventProducer | undefined;
 
   constructor(private readonly options: BrokerClientOptions) {
     super();
   }
 
-  async connect(): Promise<Producer> {
+  async connect(): Promise<EventProducer> {
     if (!this.producer) {
-      this.connection = new BrokerConnection(this.options.connection);
-      this.producer = new Producer(this.connection, this.options.producer);
+      this.producer = createEventProducer(this.options.connection, this.options.producer);
       this._status$.next('connected');
     }
     return this.producer;
   }
 
   async close(): Promise<void> {
-    await this.producer?.disconnect();
-    this.connection?.close();
+    const producer = this.producer;
     this.producer = undefined;
-    this.connection = undefined;
+    await producer?.disconnect();
     this._status$.next('disconnected');
   }
 
   unwrap<T>(): T {
     if (!this.producer) throw new Error('BrokerClientProxy.unwrap(): call connect() first');
-    return this.producer as T;
+    return this.producer.client as T;
   }
 
   /** Sends several records to one topic in one call. */

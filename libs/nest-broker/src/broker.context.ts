@@ -6,7 +6,7 @@ type BrokerContextArgs = [
   partition: number,
   message: IncomingRecord,
   heartbeat: () => Promise<void>,
-  consumer: Consumer,
+  consumer: unknown,
 ];
 
 /** What an @EventPattern handler can learn about the record it handles, one getter per piece. */
@@ -36,7 +36,8 @@ export class BrokerContext extends BaseRpcContext<BrokerContextArgs> {
   getHeartbeat(): () => Promise<void> {
     return this.args[3];
   }
-  getConsumer(): Consumer {
-    return this.args[4];
+  /** The group member: our Consumer over gRPC, a KafkaJS Consumer over the Kafka protocol. */
+  getConsumer<T = Consumer>(): T {
+    return this.args[4] as T;
   }
 }

@@ -1,17 +1,13 @@
 import { Server, type CustomTransportStrategy } from '@nestjs/microservices';
-import {
-  BrokerConnection,
-  Consumer,
-  type ConnectionOptions,
-  type ConsumerEvents,
-  type ConsumerOptions,
-} from '@hospital/broker-client';
+import type { ConsumerEvents, ConsumerOptions } from '@hospital/broker-client';
 import { lastValueFrom } from 'rxjs';
+import { createEventConsumer, type BackendConnectionOptions, type EventConsumer } from './backend';
 import { BrokerBatchContext } from './broker-batch.context';
 import { BrokerContext } from './broker.context';
 
 export interface BrokerServerOptions {
-  connection: ConnectionOptions;
+  /** Our broker over gRPC (the default), or any Kafka broker over the Kafka protocol ({ protocol: 'kafka', brokers }). */
+  connection: BackendConnectionOptions;
   consumer: ConsumerOptions;
   /** Partitions handled at once (default 1: strict order per partition and across them). */
   partitionsConsumedConcurrently?: number;
@@ -35,8 +31,7 @@ export class BrokerServer
   extends Server<BrokerServerEvents, BrokerServerStatus>
   implements CustomTransportStrategy
 {
-  private connection: BrokerConnection | undefined;
-  private consumer: Consumer | undefined;
+  private consumer: EventConsumer | undefined;
 
   constructor(private readonly options: BrokerServerOptions) {
     super();
@@ -45,11 +40,10 @@ export class BrokerServer
   async listen(callback: (error?: unknown) => void): Promise<void> {
     try {
       this._status$.next('connecting');
-      this.connection = new BrokerConnection(this.options.connection);
-      const consumer = new Consumer(this.connection, this.options.consumer);
+      const consumer = createEventConsumer(this.options.connection, this.options.consumer);
       this.consumer = consumer;
-      consumer.events.on('consumer.rebalancing', () => this._status$.next('rebalancing'));
-      consumer.events.on('consumer.group.join', () => this._status$.next('connected'));
+      consumer.on('consumer.rebalancing', () => this._status$.next('rebalancing'));
+      consumer.on('consumer.group.join', () => this._status$.next('connected'));
       const topics = [...this.messageHandlers.keys()];
       if (topics.length === 0)
         throw new Error('BrokerServer: no @EventPattern handlers registered');
@@ -67,7 +61,7 @@ export class BrokerServer
               batch.highWatermark,
               heartbeat,
               isRunning,
-              consumer,
+              consumer.client,
             ]);
             await this.complete(handler(batch.messages, context));
             const last = batch.messages.at(-1);
@@ -81,7 +75,7 @@ export class BrokerServer
               batch.partition,
               message,
               heartbeat,
-              consumer,
+              consumer.client,
             ]);
             await this.complete(handler(message.value, context));
             resolveOffset(message.offset);
@@ -102,17 +96,16 @@ export class BrokerServer
   /** Graceful: finishes the record (or batch) in hand, commits, leaves the group. */
   async close(): Promise<void> {
     await this.consumer?.stop();
-    this.connection?.close();
     this._status$.next('disconnected');
   }
 
   on<K extends keyof BrokerServerEvents>(event: K, callback: BrokerServerEvents[K]): () => void {
     if (!this.consumer) throw new Error('BrokerServer.on(): the server is not listening yet');
-    return this.consumer.events.on(event, callback as (payload: ConsumerEvents[K]) => void);
+    return this.consumer.on(event, callback as (payload: ConsumerEvents[K]) => void);
   }
 
   unwrap<T>(): T {
     if (!this.consumer) throw new Error('BrokerServer.unwrap(): the server is not listening yet');
-    return this.consumer as T;
+    return this.consumer.client as T;
   }
 }

@@ -12,7 +12,9 @@ describe('nest-broker/loadConsumerServiceConfig', () => {
       service: 'billing',
       host: '127.0.0.1',
       port: 3001,
+      protocol: 'grpc',
       broker: '127.0.0.1:9092',
+      kafkaBrokers: ['127.0.0.1:9093'],
       topic: 'patient.checkout',
       deadLetterTopic: 'patient.checkout.dlq',
       groupId: 'billing',
@@ -43,8 +45,42 @@ describe('nest-broker/loadConsumerServiceConfig', () => {
     ]);
   });
 
+  it('speaks the Kafka protocol to KAFKA_BROKERS when BROKER_PROTOCOL=kafka', () => {
+    const config = loadConsumerServiceConfig('billing', 1, {
+      BILLING_DATABASE_URL: 'x',
+      BROKER_PROTOCOL: 'kafka',
+      KAFKA_BROKERS: 'kafka-1:9092, [::1]:19093',
+      GROUP_ASSIGNORS: 'roundrobin,range',
+    });
+    expect(config).toMatchObject({
+      protocol: 'kafka',
+      kafkaBrokers: ['kafka-1:9092', '[::1]:19093'],
+      assignors: ['roundrobin', 'range'],
+    });
+  });
+
   it.each([
     [{}, /PHARMACY_DATABASE_URL is required/],
+    [
+      { PHARMACY_DATABASE_URL: 'x', BROKER_PROTOCOL: 'amqp' },
+      /BROKER_PROTOCOL must be grpc or kafka/,
+    ],
+    [
+      { PHARMACY_DATABASE_URL: 'x', BROKER_PROTOCOL: 'kafka', KAFKA_BROKERS: 'kafka-1' },
+      /KAFKA_BROKERS must list host:port entries.*"kafka-1"/,
+    ],
+    [
+      {
+        PHARMACY_DATABASE_URL: 'x',
+        BROKER_PROTOCOL: 'kafka',
+        GROUP_ASSIGNORS: 'cooperative-sticky',
+      },
+      /GROUP_ASSIGNORS "cooperative-sticky" cannot run with BROKER_PROTOCOL=kafka.*range, roundrobin/,
+    ],
+    [
+      { PHARMACY_DATABASE_URL: 'x', BROKER_PROTOCOL: 'kafka', GROUP_INSTANCE_ID: 'pharmacy-a' },
+      /GROUP_INSTANCE_ID needs BROKER_PROTOCOL=grpc/,
+    ],
     [
       { PHARMACY_DATABASE_URL: 'x', GROUP_ASSIGNORS: 'range,fair' },
       /GROUP_ASSIGNORS names an unknown assignor "fair"/,

@@ -1,15 +1,14 @@
 import { ASSIGNORS } from '@hospital/broker-client';
+import { KAFKAJS_ASSIGNORS, loadBrokerSettings, type BrokerSettings } from '@hospital/nest-broker';
 import { hostname } from 'node:os';
 
 /** A consumer service's settings, read the same way for billing, housekeeping and pharmacy. */
-export interface ConsumerServiceConfig {
+export interface ConsumerServiceConfig extends BrokerSettings {
   /** The service's name: its schema, its default group id, and the prefix of its variables. */
   service: string;
   /** <SERVICE>_HOST / <SERVICE>_PORT: the HTTP listener (read API, /health, /metrics). */
   host: string;
   port: number;
-  /** BROKER_ADDRESS: the broker's host:port (default 127.0.0.1:9092). */
-  broker: string;
   /** CHECKOUT_TOPIC (default patient.checkout). */
   topic: string;
   /** DEAD_LETTER_TOPIC (default patient.checkout.dlq). */
@@ -48,6 +47,19 @@ function assignorList(raw: string | undefined): string[] {
   return names;
 }
 
+/** KafkaJS rebalances eagerly and has no static membership: say so at start, not at the first join. */
+function kafkaJsCanRun(assignors: string[], groupInstanceId: string | undefined): void {
+  const eagerOnly = assignors.filter((name) => !KAFKAJS_ASSIGNORS.includes(name));
+  if (eagerOnly.length > 0)
+    throw new Error(
+      `GROUP_ASSIGNORS "${eagerOnly.join(',')}" cannot run with BROKER_PROTOCOL=kafka (KafkaJS rebalances eagerly, without owned partitions); choose from ${KAFKAJS_ASSIGNORS.join(', ')}`,
+    );
+  if (groupInstanceId)
+    throw new Error(
+      'GROUP_INSTANCE_ID needs BROKER_PROTOCOL=grpc: KafkaJS does not send group.instance.id',
+    );
+}
+
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -68,16 +80,20 @@ export function loadConsumerServiceConfig(
   if (!databaseUrl)
     throw new Error(`${prefix}_DATABASE_URL is required (the ${service} role, schema ${service})`);
   const sessionTimeoutMs = integer(env, 'SESSION_TIMEOUT_MS', 10_000, 1);
+  const broker = loadBrokerSettings(env);
+  const assignors = assignorList(env.GROUP_ASSIGNORS);
+  const groupInstanceId = env.GROUP_INSTANCE_ID || undefined;
+  if (broker.protocol === 'kafka') kafkaJsCanRun(assignors, groupInstanceId);
   return {
     service,
     host: env[`${prefix}_HOST`] ?? '127.0.0.1',
     port: integer(env, `${prefix}_PORT`, defaultPort, 0),
-    broker: env.BROKER_ADDRESS ?? '127.0.0.1:9092',
+    ...broker,
     topic: env.CHECKOUT_TOPIC ?? 'patient.checkout',
     deadLetterTopic: env.DEAD_LETTER_TOPIC ?? 'patient.checkout.dlq',
     groupId: env.GROUP_ID ?? service,
-    groupInstanceId: env.GROUP_INSTANCE_ID || undefined,
-    assignors: assignorList(env.GROUP_ASSIGNORS),
+    groupInstanceId,
+    assignors,
     clientId:
       env.CLIENT_ID ||
       env.GROUP_INSTANCE_ID ||

@@ -4,9 +4,13 @@ import { Ctx, EventPattern } from '@nestjs/microservices';
 import { NestFactory } from '@nestjs/core';
 import { applyMigrations, readConsumedOffset, type SqlClient } from '@hospital/db';
 import type { Logger } from 'pino';
-import { BrokerClientProxy } from '@hospital/nest-broker';
-import { BrokerBatchContext } from '@hospital/nest-broker';
-import { BrokerServer } from '@hospital/nest-broker';
+import {
+  BrokerBatchContext,
+  BrokerClientProxy,
+  BrokerServer,
+  brokerConnection,
+  brokerTarget,
+} from '@hospital/nest-broker';
 import { ConsumerMetrics } from './consumer-metrics';
 import type { ConsumerServiceConfig } from './consumer-service-config';
 import {
@@ -93,7 +97,7 @@ export async function startConsumerService<
   options.logger.info(migrations, 'migrations checked');
   const client = options.createClient(config.databaseUrl);
   const deadLetters = new BrokerClientProxy({
-    connection: { broker: config.broker, clientId: `${config.groupId}-dlq` },
+    connection: brokerConnection(config, `${config.groupId}-dlq`, options.logger),
   });
   const metrics = new ConsumerMetrics(config.service);
   const handler = batchHandler(config.topic, (batch) =>
@@ -123,7 +127,7 @@ export async function startConsumerService<
     { logger: false },
   );
   const server = new BrokerServer({
-    connection: { broker: config.broker, clientId: config.clientId },
+    connection: brokerConnection(config, config.clientId, options.logger),
     partitionsConsumedConcurrently: config.partitionsConsumedConcurrently,
     consumer: {
       groupId: config.groupId,
@@ -145,7 +149,7 @@ export async function startConsumerService<
   await app.startAllMicroservices();
   await app.listen(config.port, config.host);
   options.logger.info(
-    { url: await app.getUrl(), group: config.groupId },
+    { url: await app.getUrl(), group: config.groupId, broker: brokerTarget(config) },
     `${config.service} listening`,
   );
   return {

@@ -1,5 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { BrokerModule } from '@hospital/nest-broker';
+import { BrokerModule, brokerConnection } from '@hospital/nest-broker';
 import type { Logger } from 'pino';
 import { CheckoutController } from './checkout.controller';
 import { CheckoutPublisher } from './checkout.publisher';
@@ -15,7 +15,7 @@ export class CheckoutModule {
       module: CheckoutModule,
       imports: [
         BrokerModule.forRoot({
-          connection: { broker: config.broker, clientId: 'checkout' },
+          connection: brokerConnection(config, 'checkout', logger),
           producer: {
             bufferBytes: config.producerBufferBytes,
             maxBlockMs: config.producerMaxBlockMs,

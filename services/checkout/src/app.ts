@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import pino, { type Logger } from 'pino';
 import { CheckoutModule } from './app.module';
+import { brokerTarget } from '@hospital/nest-broker';
 import type { CheckoutConfig } from './config';
 
 /**
@@ -23,7 +24,7 @@ export async function startCheckout(
   );
   await app.listen(config.port, config.host);
   logger.info(
-    { url: await app.getUrl(), broker: config.broker, topic: config.topic },
+    { url: await app.getUrl(), broker: brokerTarget(config), topic: config.topic },
     'checkout listening',
   );
   return app;

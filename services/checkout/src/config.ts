@@ -1,10 +1,10 @@
+import { loadBrokerSettings, type BrokerSettings } from '@hospital/nest-broker';
+
 /** Checkout's settings, from the environment, with defaults for the demo. */
-export interface CheckoutConfig {
+export interface CheckoutConfig extends BrokerSettings {
   /** CHECKOUT_HOST / CHECKOUT_PORT: HTTP listener (default 127.0.0.1:3000). */
   host: string;
   port: number;
-  /** BROKER_ADDRESS: the broker's host:port (default 127.0.0.1:9092). */
-  broker: string;
   /** CHECKOUT_TOPIC (default patient.checkout). */
   topic: string;
   /** SIMULATOR_RATE: simulated checkouts per second; 0 turns the simulator off (default 0). */
@@ -47,7 +47,7 @@ export function loadCheckoutConfig(env: NodeJS.ProcessEnv = process.env): Checko
   return {
     host: env.CHECKOUT_HOST ?? '127.0.0.1',
     port: number(env, 'CHECKOUT_PORT', 3000, 0),
-    broker: env.BROKER_ADDRESS ?? '127.0.0.1:9092',
+    ...loadBrokerSettings(env),
     topic: env.CHECKOUT_TOPIC ?? 'patient.checkout',
     simulatorRate: number(env, 'SIMULATOR_RATE', 0, 0),
     simulatorSeed: number(env, 'SIMULATOR_SEED', 1, 0),
