@@ -1,60 +1,7 @@
 import { connect, type Socket } from 'node:net';
-import {
-  AssignerProtocol,
-  Kafka,
-  logLevel,
-  type PartitionAssigner,
-  type Consumer,
-  type ISocketFactory,
-} from 'kafkajs';
-
-/**
- * Kafka's RangeAssignor for KafkaJS (which ships only round robin), so the
- * scenarios get the same assignments from a Kafka client's leader as from
- * the broker's own clients: members sorted by id, each topic's partitions
- * cut into consecutive ranges, the first members taking one extra.
- */
-export const rangeAssigner: PartitionAssigner = ({ cluster }) => ({
-  name: 'range',
-  version: 0,
-  protocol: ({ topics }) => ({
-    name: 'range',
-    metadata: AssignerProtocol.MemberMetadata.encode({
-      version: 0,
-      topics,
-      userData: Buffer.alloc(0),
-    }),
-  }),
-  async assign({ members, topics }) {
-    const ids = members.map((member) => member.memberId).sort();
-    const assignment = new Map<string, { [topic: string]: number[] }>(ids.map((id) => [id, {}]));
-    for (const topic of topics) {
-      const partitions = cluster
-        .findTopicPartitionMetadata(topic)
-        .map((metadata) => metadata.partitionId)
-        .sort((a, b) => a - b);
-      const each = Math.floor(partitions.length / ids.length);
-      const extra = partitions.length % ids.length;
-      let next = 0;
-      ids.forEach((id, index) => {
-        const count = each + (index < extra ? 1 : 0);
-        (assignment.get(id) as { [topic: string]: number[] })[topic] = partitions.slice(
-          next,
-          next + count,
-        );
-        next += count;
-      });
-    }
-    return ids.map((memberId) => ({
-      memberId,
-      memberAssignment: AssignerProtocol.MemberAssignment.encode({
-        version: 0,
-        assignment: assignment.get(memberId) as { [topic: string]: number[] },
-        userData: Buffer.alloc(0),
-      }),
-    }));
-  },
-});
+import { RangeAssignor } from '@hospital/broker-client';
+import { kafkajsAssigner } from '@hospital/nest-broker';
+import { Kafka, logLevel, type Consumer, type ISocketFactory } from 'kafkajs';
 
 export interface KafkaJsMember {
   consumer: Consumer;
@@ -97,7 +44,8 @@ export function kafkaJsMember(options: {
     heartbeatInterval: 300,
     // KafkaJS heartbeats between fetches: a long poll well inside the session keeps it alive.
     maxWaitTimeInMs: 200,
-    partitionAssigners: [rangeAssigner],
+    // Kafka's range assignor (KafkaJS ships only round robin): the same code our own leader runs.
+    partitionAssigners: [kafkajsAssigner(new RangeAssignor())],
   });
   return {
     consumer,

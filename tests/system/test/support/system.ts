@@ -19,6 +19,17 @@ export const ROLES: { [service in ConsumerService]: ServiceDatabase } = {
   pharmacy: { schema: 'pharmacy', role: 'pharmacy_svc', password: 'pharmacy-pw' },
 };
 
+/** How the services reach the broker: its gRPC API, or its Kafka listener through KafkaJS. */
+export type BrokerEnv = { [name: string]: string };
+
+export const brokerEnv = (
+  protocol: 'grpc' | 'kafka',
+  broker: { address: string; kafkaAddress: string | undefined },
+): BrokerEnv =>
+  protocol === 'kafka'
+    ? { BROKER_PROTOCOL: 'kafka', KAFKA_BROKERS: broker.kafkaAddress as string }
+    : { BROKER_ADDRESS: broker.address };
+
 export interface Replica {
   service: ConsumerService;
   name: string;
@@ -35,7 +46,7 @@ export async function startReplica(
   service: ConsumerService,
   name: string,
   adminUrl: string,
-  broker: string,
+  broker: BrokerEnv,
 ): Promise<Replica> {
   const url = new URL(serviceUrl(adminUrl, ROLES[service]));
   url.searchParams.set('application_name', name);
@@ -50,7 +61,7 @@ export async function startReplica(
         {
           [`${prefix}_DATABASE_URL`]: url.toString(),
           [`${prefix}_PORT`]: String(port),
-          BROKER_ADDRESS: broker,
+          ...broker,
           SESSION_TIMEOUT_MS: '3000',
           HEARTBEAT_INTERVAL_MS: '500',
         },
