@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { BrokerConnection, Consumer, Producer } from '@hospital/broker-client';
-import { findFreePort, startBroker } from '@hospital/processes';
+import { findFreePort, startBroker, type BrokerProcess } from '@hospital/processes';
+import { Kafka, logLevel } from 'kafkajs';
 
 /** What an acknowledgement promises, strongest first. */
 export type Promised = 'fsync' | 'os';
@@ -125,6 +126,113 @@ async function hospitalBroker(level: Promised): Promise<System> {
       broker.cleanup();
     },
   };
+}
+
+/** Our broker with its Kafka listener on, at fsync: the same log and groups as the gRPC rows. */
+async function brokerWithKafkaListener(): Promise<BrokerProcess & { kafkaAddress: string }> {
+  const broker = await startBroker({
+    env: {
+      BROKER_TOPICS: `bench.compare:${LANES}`,
+      BROKER_DURABILITY: 'fsync',
+      BROKER_KAFKA_PORT: '0',
+    },
+  });
+  if (!broker.kafkaAddress) throw new Error('the broker did not report its Kafka listener');
+  return broker as BrokerProcess & { kafkaAddress: string };
+}
+
+/**
+ * Our broker over the Kafka protocol, driven by KafkaJS as its users drive it:
+ * a producer sending chunks of 1,000 with acks=all, all in flight at once (it
+ * has no linger of its own), and a group consumer with eachBatch over the
+ * partitions at once. The gap to the gRPC row is KafkaJS plus our edge
+ * transcoding of record batches (measured on its own in the broker bench).
+ */
+async function hospitalOverKafkaJs(): Promise<System> {
+  const broker = await brokerWithKafkaListener();
+  const kafka = new Kafka({
+    clientId: 'bench',
+    brokers: [broker.kafkaAddress],
+    logLevel: logLevel.NOTHING,
+  });
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  let groups = 0;
+  return {
+    name: 'hospital broker over Kafka (fsync), KafkaJS',
+    client: 'typical',
+    promised: 'fsync',
+    note: `${LANES} partitions, acks=all, fsync before the acknowledgement; KafkaJS 2.2.4 on our Kafka listener (Produce v7, Fetch v11)`,
+    async produce(records) {
+      const sends: Promise<unknown>[] = [];
+      for (let start = 0; start < records.length; start += CHUNK)
+        sends.push(
+          producer.send({
+            topic: 'bench.compare',
+            acks: -1,
+            messages: records.slice(start, start + CHUNK).map((value) => ({ value })),
+          }),
+        );
+      await Promise.all(sends);
+    },
+    async consume(onRecord) {
+      const consumer = kafka.consumer({
+        groupId: `bench-kafkajs-${++groups}`,
+        maxWaitTimeInMs: 500,
+        allowAutoTopicCreation: false,
+      });
+      await consumer.connect();
+      await consumer.subscribe({ topics: ['bench.compare'], fromBeginning: false });
+      // The first fetch comes after the member has its partitions and their latest offsets.
+      let fetching = false;
+      consumer.on(consumer.events.FETCH, () => (fetching = true));
+      await consumer.run({
+        partitionsConsumedConcurrently: LANES,
+        eachBatch: async ({ batch }) => {
+          for (const message of batch.messages) onRecord(message.value ?? Buffer.alloc(0));
+        },
+      });
+      await until(() => fetching, 30_000, 'the KafkaJS consumer to join and fetch');
+      return () => consumer.disconnect();
+    },
+    async close() {
+      await producer.disconnect();
+      await broker.stop();
+      broker.cleanup();
+    },
+  };
+}
+
+/**
+ * @platformatic/kafka speaks only Kafka's flexible versions (ApiVersions v3,
+ * Metadata ≥ 9, Fetch ≥ 12, JoinGroup ≥ 6, OffsetCommit ≥ 8 …), which our
+ * listener does not serve: it is built for the non-flexible versions KafkaJS
+ * and librdkafka settle on. The row asks, and says why it is skipped.
+ */
+async function hospitalOverPlatformatic(): Promise<System | string> {
+  const { Producer: PlatformaticProducer } = await import('@platformatic/kafka');
+  const broker = await brokerWithKafkaListener();
+  const producer = new PlatformaticProducer({
+    clientId: 'bench-platformatic',
+    bootstrapBrokers: [broker.kafkaAddress],
+    acks: -1,
+    retries: 0,
+  });
+  try {
+    await producer.send({ messages: [{ topic: 'bench.compare', value: Buffer.alloc(300) }] });
+  } catch (error) {
+    const reason = [error as Error, ...((error as { errors?: Error[] }).errors ?? [])]
+      .map((entry) => entry.message)
+      .join(': ');
+    await producer.close();
+    await broker.stop();
+    broker.cleanup();
+    return `@platformatic/kafka cannot talk to our listener (${reason}); it needs Kafka's flexible API versions`;
+  }
+  await producer.close();
+  await broker.stop();
+  broker.cleanup();
+  return '@platformatic/kafka answered, but its row is not written yet';
 }
 
 function startServer(command: string, args: string[], ready: RegExp): Promise<ChildProcess> {
@@ -416,9 +524,11 @@ async function measure(
 }
 
 /** The rows, in the order they run. */
-const SYSTEMS: { label: string; start(): Promise<System | undefined> }[] = [
+const SYSTEMS: { label: string; start(): Promise<System | string | undefined> }[] = [
   { label: 'hospital broker (fsync)', start: () => hospitalBroker('fsync') },
   { label: 'hospital broker (os)', start: () => hospitalBroker('os') },
+  { label: 'hospital broker over Kafka, KafkaJS', start: hospitalOverKafkaJs },
+  { label: 'hospital broker over Kafka, @platformatic/kafka', start: hospitalOverPlatformatic },
   {
     label: 'Redis Streams, typical client',
     start: () => redisStreams({ client: 'typical', appendfsync: 'everysec' }),
@@ -449,8 +559,8 @@ export async function compareSystems(options: {
   for (const { label, start } of SYSTEMS) {
     if (options.only && !label.includes(options.only)) continue;
     const system = await start();
-    if (!system) {
-      options.log(`compare: skipping ${label} (server not installed)`);
+    if (system === undefined || typeof system === 'string') {
+      options.log(`compare: skipping ${label} (${system ?? 'server not installed'})`);
       continue;
     }
     options.log(
@@ -513,6 +623,7 @@ export function compareChart(results: SystemResult[]): string {
     { title: 'latency p99 (ms)', value: (r: SystemResult) => r.latencyP99Ms },
   ];
   const colorOf = (result: SystemResult) => {
+    if (result.system.includes('over Kafka')) return '#7b3fb0';
     if (result.system.startsWith('hospital'))
       return result.promised === 'fsync' ? '#1d3f9e' : '#5b86e5';
     if (result.system.startsWith('Redis'))

@@ -344,7 +344,17 @@ async function compareSuite(): Promise<void> {
     '\nOurs against the best peer row promising as much or more (each ratio within one run; medians)\n',
   );
   console.table(ratios);
-  writeResults('compare', { systems: results, ratios, runs });
+  console.error('compare: the Kafka edge, transcoding 1,000-record batches in-process ...');
+  const transcoding = runBrokerBenchScript<{
+    direction: string;
+    nsPerRecord: number;
+    recordsPerSecPerCore: number;
+  }>('transcode-bench.js');
+  console.log(
+    "\nThe Kafka rows' edge cost: record batches transcoded between Kafka v2 and our stored format (300-byte records, a key and a header each; medians)\n",
+  );
+  console.table(transcoding);
+  writeResults('compare', { systems: results, ratios, transcoding, runs });
   const chart = join(RESULTS_DIR, 'compare.svg');
   writeFileSync(chart, compareChart(results));
   console.log(`wrote ${chart}`);
