@@ -7,7 +7,7 @@ export { BrokerModule, BROKER_CLIENT, type BrokerModuleAsyncOptions } from './br
 export {
   createEventConsumer,
   createEventProducer,
-  KAFKAJS_ASSIGNORS,
+  kafkaJsRefusal,
   kafkajsAssigner,
   type BackendConnectionOptions,
   type BrokerProtocol,

@@ -189,6 +189,9 @@ describe.each(PROTOCOLS)(
       );
       await audits;
       // The producer gave every record its own partition and offset, in the order sent.
+      expect(
+        new Set(acknowledged.map(({ partition, offset }) => `${partition}/${offset}`)).size,
+      ).toBe(40);
       expect(acknowledged.map(({ partition }) => partition)).toEqual(
         Array.from({ length: 40 }, (_, i) => partitionForKey(`P-${i % 7}`, 2)),
       );

@@ -1,5 +1,5 @@
 import { ASSIGNORS } from '@hospital/broker-client';
-import { KAFKAJS_ASSIGNORS, loadBrokerSettings, type BrokerSettings } from '@hospital/nest-broker';
+import { kafkaJsRefusal, loadBrokerSettings, type BrokerSettings } from '@hospital/nest-broker';
 import { hostname } from 'node:os';
 
 /** A consumer service's settings, read the same way for billing, housekeeping and pharmacy. */
@@ -47,19 +47,6 @@ function assignorList(raw: string | undefined): string[] {
   return names;
 }
 
-/** KafkaJS rebalances eagerly and has no static membership: say so at start, not at the first join. */
-function kafkaJsCanRun(assignors: string[], groupInstanceId: string | undefined): void {
-  const eagerOnly = assignors.filter((name) => !KAFKAJS_ASSIGNORS.includes(name));
-  if (eagerOnly.length > 0)
-    throw new Error(
-      `GROUP_ASSIGNORS "${eagerOnly.join(',')}" cannot run with BROKER_PROTOCOL=kafka (KafkaJS rebalances eagerly, without owned partitions); choose from ${KAFKAJS_ASSIGNORS.join(', ')}`,
-    );
-  if (groupInstanceId)
-    throw new Error(
-      'GROUP_INSTANCE_ID needs BROKER_PROTOCOL=grpc: KafkaJS does not send group.instance.id',
-    );
-}
-
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -83,7 +70,9 @@ export function loadConsumerServiceConfig(
   const broker = loadBrokerSettings(env);
   const assignors = assignorList(env.GROUP_ASSIGNORS);
   const groupInstanceId = env.GROUP_INSTANCE_ID || undefined;
-  if (broker.protocol === 'kafka') kafkaJsCanRun(assignors, groupInstanceId);
+  // Said at start, before migrations, not at the first join.
+  const refusal = broker.protocol === 'kafka' && kafkaJsRefusal({ assignors, groupInstanceId });
+  if (refusal) throw new Error(refusal);
   return {
     service,
     host: env[`${prefix}_HOST`] ?? '127.0.0.1',

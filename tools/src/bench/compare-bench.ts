@@ -50,6 +50,14 @@ const LANES = 4;
 /** Pipelines of CHUNK commands a "best" Redis client keeps in flight. */
 const PIPELINES = 8;
 
+/** Sends the records in chunks of CHUNK, all at once; resolves once every chunk is acknowledged. */
+async function inChunks(records: Buffer[], send: (chunk: Buffer[]) => Promise<unknown>) {
+  const sends: Promise<unknown>[] = [];
+  for (let start = 0; start < records.length; start += CHUNK)
+    sends.push(send(records.slice(start, start + CHUNK)));
+  await Promise.all(sends);
+}
+
 function record(size: number): Buffer {
   const buffer = Buffer.alloc(size, 0x61);
   buffer.writeDoubleLE(performance.now(), 0);
@@ -82,17 +90,10 @@ async function hospitalBroker(level: Promised): Promise<System> {
       level === 'fsync'
         ? `${LANES} partitions, acks=all, fsync before the acknowledgement (adaptive group commit), our Producer and Consumer`
         : `${LANES} partitions, acks=all, in the page cache at the acknowledgement, fsync every 1 s, our Producer and Consumer`,
-    async produce(records) {
-      const sends: Promise<unknown>[] = [];
-      for (let start = 0; start < records.length; start += CHUNK)
-        sends.push(
-          producer.send({
-            topic: 'bench.compare',
-            messages: records.slice(start, start + CHUNK).map((value) => ({ value })),
-          }),
-        );
-      await Promise.all(sends);
-    },
+    produce: (records) =>
+      inChunks(records, (chunk) =>
+        producer.send({ topic: 'bench.compare', messages: chunk.map((value) => ({ value })) }),
+      ),
     async consume(onRecord) {
       const consumerConnection = new BrokerConnection({
         broker: broker.address,
@@ -163,18 +164,14 @@ async function hospitalOverKafkaJs(): Promise<System> {
     client: 'typical',
     promised: 'fsync',
     note: `${LANES} partitions, acks=all, fsync before the acknowledgement; KafkaJS 2.2.4 on our Kafka listener (Produce v7, Fetch v11)`,
-    async produce(records) {
-      const sends: Promise<unknown>[] = [];
-      for (let start = 0; start < records.length; start += CHUNK)
-        sends.push(
-          producer.send({
-            topic: 'bench.compare',
-            acks: -1,
-            messages: records.slice(start, start + CHUNK).map((value) => ({ value })),
-          }),
-        );
-      await Promise.all(sends);
-    },
+    produce: (records) =>
+      inChunks(records, (chunk) =>
+        producer.send({
+          topic: 'bench.compare',
+          acks: -1,
+          messages: chunk.map((value) => ({ value })),
+        }),
+      ),
     async consume(onRecord) {
       const consumer = kafka.consumer({
         groupId: `bench-kafkajs-${++groups}`,
@@ -220,19 +217,17 @@ async function hospitalOverPlatformatic(): Promise<System | string> {
   });
   try {
     await producer.send({ messages: [{ topic: 'bench.compare', value: Buffer.alloc(300) }] });
+    return '@platformatic/kafka answered, but its row is not written yet';
   } catch (error) {
     const reason = [error as Error, ...((error as { errors?: Error[] }).errors ?? [])]
       .map((entry) => entry.message)
       .join(': ');
+    return `@platformatic/kafka cannot talk to our listener (${reason}); it needs Kafka's flexible API versions`;
+  } finally {
     await producer.close();
     await broker.stop();
     broker.cleanup();
-    return `@platformatic/kafka cannot talk to our listener (${reason}); it needs Kafka's flexible API versions`;
   }
-  await producer.close();
-  await broker.stop();
-  broker.cleanup();
-  return '@platformatic/kafka answered, but its row is not written yet';
 }
 
 function startServer(command: string, args: string[], ready: RegExp): Promise<ChildProcess> {

@@ -3,7 +3,7 @@ import type { BrokerConnection } from '../connection/broker-connection';
 import { BrokerClientError, toClientError } from '../errors';
 import { Instrumentation } from '../instrumentation';
 import { DEFAULT_RETRY, type RetryOptions } from '../retry';
-import { ASSIGNORS, type Assignor } from './assignors';
+import { resolveAssignors } from './assignors';
 import type { CommitMode, ConsumerEvents, ConsumerOptions, RunOptions } from './consumer-options';
 import { Fetcher } from './fetcher';
 import { GroupMembership } from './membership';
@@ -249,16 +249,4 @@ export class Consumer {
     await this.membership.leave(graceful ? 'consumer stopped' : 'consumer crashed');
     this.events.emit('consumer.stop', { groupId: this.options.groupId });
   }
-}
-
-function resolveAssignors(assignors: (string | Assignor)[]): Assignor[] {
-  return assignors.map((assignor) => {
-    if (typeof assignor !== 'string') return assignor;
-    const create = ASSIGNORS[assignor];
-    if (!create)
-      throw new Error(
-        `unknown assignor "${assignor}"; use one of ${Object.keys(ASSIGNORS).join(', ')}`,
-      );
-    return create();
-  });
 }

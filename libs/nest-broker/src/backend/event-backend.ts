@@ -26,8 +26,6 @@ export interface KafkaConnectionOptions {
   /** Bootstrap brokers, host:port each. */
   brokers: string[];
   clientId?: string;
-  /** SASL/PLAIN credentials (our broker takes any user name with the admin token as password). */
-  sasl?: { username: string; password: string };
   /** KafkaJS's own log lines, at warn and above unless the sink's level says more. */
   logger?: LogSink;
 }

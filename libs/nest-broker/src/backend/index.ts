@@ -10,7 +10,7 @@ import { kafkaConsumer } from './kafka/kafka-consumer';
 import { kafkaProducer } from './kafka/kafka-producer';
 
 export * from './event-backend';
-export { KAFKAJS_ASSIGNORS, kafkajsAssigner } from './kafka/kafkajs-assigner';
+export { kafkaJsRefusal, kafkajsAssigner } from './kafka/kafkajs-assigner';
 
 /** A producer over the protocol the connection names (gRPC by default). */
 export const createEventProducer = (

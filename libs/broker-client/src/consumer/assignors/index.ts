@@ -14,3 +14,16 @@ export const ASSIGNORS: { [name: string]: () => Assignor } = {
   sticky: () => new StickyAssignor(),
   'cooperative-sticky': () => new CooperativeStickyAssignor(),
 };
+
+/** Assignors named (or given) in order of preference, as objects; an unknown name throws, listing the known ones. */
+export function resolveAssignors(assignors: readonly (string | Assignor)[]): Assignor[] {
+  return assignors.map((assignor) => {
+    if (typeof assignor !== 'string') return assignor;
+    const create = ASSIGNORS[assignor];
+    if (!create)
+      throw new Error(
+        `unknown assignor "${assignor}"; use one of ${Object.keys(ASSIGNORS).join(', ')}`,
+      );
+    return create();
+  });
+}

@@ -26,7 +26,6 @@ export function createKafka(options: KafkaConnectionOptions, role: string): Kafk
   return new Kafka({
     clientId: options.clientId ?? role,
     brokers: options.brokers,
-    sasl: options.sasl ? { mechanism: 'plain', ...options.sasl } : undefined,
     logLevel: logLevel.WARN,
     logCreator: logCreator(options.logger),
   });

@@ -5,43 +5,11 @@ import {
   type TopicPartition,
 } from '@hospital/broker-client';
 import { OPERATOR_RESET_METADATA } from '@hospital/proto';
-import type { Admin, Consumer, EachBatchPayload as KafkaBatchPayload } from 'kafkajs';
+import type { Consumer, EachBatchPayload as KafkaBatchPayload } from 'kafkajs';
 import type { EventConsumer, EventRunOptions, KafkaConnectionOptions } from '../event-backend';
 import { createKafka } from './kafka-client';
-import { kafkajsAssigners } from './kafkajs-assigner';
+import { kafkaJsRefusal, kafkajsAssigners } from './kafkajs-assigner';
 import { toIncomingRecord } from './kafka-records';
-
-/** Fails at construction, naming the option, for what KafkaJS cannot do. */
-function assertKafkaJsCanRun(options: ConsumerOptions): void {
-  if (options.groupInstanceId)
-    throw new Error(
-      'static membership (groupInstanceId, GROUP_INSTANCE_ID) needs BROKER_PROTOCOL=grpc: KafkaJS does not send group.instance.id',
-    );
-  const mode = options.commitMode ?? 'auto';
-  if (mode !== 'auto' && mode !== 'sync')
-    throw new Error(
-      `commitMode "${mode}" needs BROKER_PROTOCOL=grpc; over KafkaJS use "auto" or "sync"`,
-    );
-}
-
-/**
- * Where a newly assigned partition really starts, as our own consumer
- * decides it: the offset the application stored with its rows when that is
- * later than the broker's commit, unless an operator reset the commit (then
- * the reset wins). KafkaJS resumes from the broker's commit, so the records
- * before the stored offset are skipped here.
- */
-async function startOffset(
-  admin: Admin,
-  groupId: string,
-  { topic, partition }: TopicPartition,
-  stored: number | undefined,
-): Promise<number> {
-  if (stored === undefined) return -1;
-  const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
-  const own = committed?.partitions.find((entry) => entry.partition === partition);
-  return own?.metadata === OPERATOR_RESET_METADATA ? -1 : stored;
-}
 
 /**
  * A group member over the Kafka protocol (KafkaJS), shaped like our own
@@ -54,7 +22,8 @@ export function kafkaConsumer(
   connection: KafkaConnectionOptions,
   options: ConsumerOptions,
 ): EventConsumer {
-  assertKafkaJsCanRun(options);
+  const refusal = kafkaJsRefusal(options);
+  if (refusal) throw new Error(refusal);
   const kafka = createKafka(connection, options.groupId);
   const consumer: Consumer = kafka.consumer({
     groupId: options.groupId,
@@ -73,10 +42,13 @@ export function kafkaConsumer(
   const groupId = options.groupId;
   /** Per partition since the last join: where reading really starts. */
   const starts = new Map<string, Promise<number>>();
+  /** Per topic since the last join: partitions whose commit is an operator's reset (one OffsetFetch a topic). */
+  const resets = new Map<string, Promise<Set<number>>>();
 
   const on = consumer.events;
   consumer.on(on.GROUP_JOIN, ({ payload }) => {
     starts.clear();
+    resets.clear();
     events.emit('consumer.group.join', {
       groupId,
       memberId: payload.memberId,
@@ -120,21 +92,39 @@ export function kafkaConsumer(
   );
   consumer.on(on.STOP, () => events.emit('consumer.stop', { groupId }));
 
-  const startOf = (partition: TopicPartition): Promise<number> => {
-    const key = `${partition.topic}\u0000${partition.partition}`;
-    let start = starts.get(key);
-    if (!start) {
-      start = (async () => {
-        const stored = await options.storedOffset?.(partition);
-        if (stored === undefined) return -1;
-        await (adminConnected ??= admin.connect());
-        return startOffset(admin, groupId, partition, stored);
-      })();
-      starts.set(key, start);
-      start.catch(() => starts.delete(key));
+  /** Computed once per key until the next join; a failure is not kept, so the next batch asks again. */
+  const once = <T>(cache: Map<string, Promise<T>>, key: string, compute: () => Promise<T>) => {
+    let value = cache.get(key);
+    if (!value) {
+      value = compute();
+      cache.set(key, value);
+      value.catch(() => cache.delete(key));
     }
-    return start;
+    return value;
   };
+  const resetPartitions = (topic: string) =>
+    once(resets, topic, async () => {
+      await (adminConnected ??= admin.connect());
+      const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      return new Set(
+        (committed?.partitions ?? [])
+          .filter((entry) => entry.metadata === OPERATOR_RESET_METADATA)
+          .map((entry) => entry.partition),
+      );
+    });
+  /**
+   * Where a newly assigned partition really starts, as our own consumer
+   * decides it: the offset the application stored with its rows when that
+   * is later than the broker's commit, unless an operator reset the commit
+   * (then the reset wins). KafkaJS resumes from the broker's commit, so the
+   * records before the stored offset are skipped here.
+   */
+  const startOf = (partition: TopicPartition): Promise<number> =>
+    once(starts, `${partition.topic}\u0000${partition.partition}`, async () => {
+      const stored = await options.storedOffset?.(partition);
+      if (stored === undefined) return -1;
+      return (await resetPartitions(partition.topic)).has(partition.partition) ? -1 : stored;
+    });
 
   const eachBatch =
     (run: EventRunOptions) =>

@@ -1,4 +1,4 @@
-import { ASSIGNORS, type Assignor } from '@hospital/broker-client';
+import { resolveAssignors, type Assignor } from '@hospital/broker-client';
 import { AssignerProtocol, type PartitionAssigner } from 'kafkajs';
 
 /**
@@ -7,6 +7,29 @@ import { AssignerProtocol, type PartitionAssigner } from 'kafkajs';
  * sticky assignors, which need both, are not offered.
  */
 export const KAFKAJS_ASSIGNORS = ['range', 'roundrobin'];
+
+/**
+ * Why these consumer settings cannot run over KafkaJS, naming the variable
+ * the services set them with; undefined when they can. KafkaJS rebalances
+ * eagerly, without owned partitions, and has no static membership.
+ */
+export function kafkaJsRefusal(options: {
+  assignors?: readonly (string | Assignor)[];
+  groupInstanceId?: string;
+  commitMode?: string;
+}): string | undefined {
+  const eagerOnly = (options.assignors ?? [])
+    .map((entry) => (typeof entry === 'string' ? entry : entry.name))
+    .filter((name) => !KAFKAJS_ASSIGNORS.includes(name));
+  if (eagerOnly.length > 0)
+    return `GROUP_ASSIGNORS "${eagerOnly.join(',')}" cannot run with BROKER_PROTOCOL=kafka (KafkaJS rebalances eagerly, without owned partitions); choose from ${KAFKAJS_ASSIGNORS.join(', ')}`;
+  if (options.groupInstanceId)
+    return 'GROUP_INSTANCE_ID needs BROKER_PROTOCOL=grpc: KafkaJS does not send group.instance.id (static membership)';
+  const mode = options.commitMode ?? 'auto';
+  if (mode !== 'auto' && mode !== 'sync')
+    return `commitMode "${mode}" needs BROKER_PROTOCOL=grpc; over KafkaJS use "auto" or "sync"`;
+  return undefined;
+}
 
 /**
  * One of our assignors as a KafkaJS PartitionAssigner: the leader decodes
@@ -55,11 +78,5 @@ export function kafkajsAssigner(assignor: Assignor): PartitionAssigner {
 }
 
 /** Assignors named in order of preference, as KafkaJS assigners; fails naming what cannot run. */
-export function kafkajsAssigners(names: readonly (string | Assignor)[]): PartitionAssigner[] {
-  return names.map((entry) => {
-    if (typeof entry !== 'string') return kafkajsAssigner(entry);
-    const create = ASSIGNORS[entry];
-    if (!create) throw new Error(`unknown assignor "${entry}"`);
-    return kafkajsAssigner(create());
-  });
-}
+export const kafkajsAssigners = (names: readonly (string | Assignor)[]): PartitionAssigner[] =>
+  resolveAssignors(names).map(kafkajsAssigner);
