@@ -142,4 +142,48 @@ describe('broker Kafka listener: the wire, bad input and versions', () => {
     expect(described.topic?.partitions[0].logEndOffset).toBe(0);
     raw.close();
   });
+
+  it('answers ListOffsets v0, which lag checkers still send, with a list holding the one offset asked for', async () => {
+    const producer = kafkaJs(address).producer();
+    await producer.connect();
+    await producer.send({ topic: 'patient.checkout', messages: [{ value: 'a' }, { value: 'b' }] });
+    await producer.disconnect();
+    const described = await broker.rpc.call('describeTopic', { name: 'patient.checkout' });
+    const raw = await RawKafka.open(address);
+    const ask = (timestamp: number, maxOffsets: number) =>
+      raw.request(2, 0, (out) => {
+        out
+          .int32(-1)
+          .array(['patient.checkout'], (w, name) =>
+            w
+              .string(name)
+              .array([0, 1, 2, 3], (p, partition) =>
+                p.int32(partition).int64(timestamp).int32(maxOffsets),
+              ),
+          );
+      });
+    const offsets = async (timestamp: number, maxOffsets = 1) => {
+      const reader = new KafkaReader((await ask(timestamp, maxOffsets)) as Buffer);
+      const [topic] = reader.array((r) => ({
+        name: r.string(),
+        partitions: r.array((p) => ({
+          partition: p.int32(),
+          error: p.int16(),
+          offsets: p.array((o) => o.int64()),
+        })),
+      }));
+      expect(reader.remaining).toBe(0);
+      return topic.partitions;
+    };
+    expect(await offsets(-1)).toEqual(
+      described.topic!.partitions.map((p, partition) => ({
+        partition,
+        error: 0,
+        offsets: [p.logEndOffset],
+      })),
+    );
+    expect((await offsets(-2)).map((p) => p.offsets)).toEqual([[0], [0], [0], [0]]);
+    expect((await offsets(-1, 0)).map((p) => p.offsets)).toEqual([[], [], [], []]);
+    raw.close();
+  });
 });

@@ -5,7 +5,7 @@
 // JSON line per direction; run by `npm run bench -- compare`.
 import { performance } from 'node:perf_hooks';
 import { KafkaWriter } from '../kafka/protocol/kafka-writer';
-import { decodeKafkaBatches, writeKafkaBatch } from '../kafka/protocol/record-batch-v2';
+import { decodeKafkaBatches, headerFor, writeKafkaBatch } from '../kafka/protocol/record-batch-v2';
 import { toStoredBatch, writeStoredBatch } from '../kafka/protocol/transcode';
 
 const RECORDS = 1_000;
@@ -15,17 +15,14 @@ const ROUNDS = Number(process.env.BENCH_TRANSCODE_ROUNDS ?? 2_000);
 function kafkaBatch(): Buffer {
   const out = new KafkaWriter(RECORDS * (VALUE_BYTES + 64));
   const now = Date.now();
-  writeKafkaBatch(
-    out,
-    0,
-    Array.from({ length: RECORDS }, (_, index) => ({
-      offsetDelta: index,
-      timestamp: now + index,
-      key: Buffer.from(`P-${index % 5_000}`),
-      value: Buffer.alloc(VALUE_BYTES, 0x61),
-      headers: [{ key: 'event-id', value: Buffer.from(`e-${index}`) }],
-    })),
-  );
+  const records = Array.from({ length: RECORDS }, (_, index) => ({
+    offsetDelta: index,
+    timestamp: now + index,
+    key: Buffer.from(`P-${index % 5_000}`),
+    value: Buffer.alloc(VALUE_BYTES, 0x61),
+    headers: [{ key: 'event-id', value: Buffer.from(`e-${index}`) }],
+  }));
+  writeKafkaBatch(out, headerFor(0, records), records);
   return Buffer.from(out.view());
 }
 

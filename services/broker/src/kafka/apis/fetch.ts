@@ -2,6 +2,8 @@ import { CleanupPolicy, ErrorDetail, type FetchRequest, type internal } from '@h
 import { BrokerError } from '../../errors/broker-error';
 import { kafkaCodeOf, KafkaErrorCode } from '../protocol/error-codes';
 import { KafkaWriter } from '../protocol/kafka-writer';
+import { OFFSETS_TOPIC } from '../../coordinator/runtime/coordinator-log';
+import { kafkaOffsetsRecord } from '../protocol/offsets-topic-format';
 import { writeStoredBatch } from '../protocol/transcode';
 import { ApiKey, NO_THROTTLE, type KafkaApi, type KafkaContext } from './kafka-api';
 
@@ -134,8 +136,10 @@ function toAnswer(
     const compacted =
       context.broker.store.get(topic).settings.cleanupPolicy ===
       CleanupPolicy.CLEANUP_POLICY_COMPACT;
+    // The coordinator's records are served in Kafka's own layout, for lag checkers that read them.
+    const rewrite = topic === OFFSETS_TOPIC ? kafkaOffsetsRecord : undefined;
     const out = new KafkaWriter(slot.batches.reduce((sum, batch) => sum + batch.length, 0) + 128);
-    for (const batch of slot.batches) writeStoredBatch(out, batch, compacted);
+    for (const batch of slot.batches) writeStoredBatch(out, batch, compacted, rewrite);
     records = out.view();
   }
   return {

@@ -4,11 +4,16 @@ import { ApiKey, NO_THROTTLE, type KafkaApi } from './kafka-api';
 const LATEST = -1;
 const EARLIEST = -2;
 
-/** ListOffsets v1–3: latest is the high watermark, earliest the log start, else the first offset at or after a time. */
+/**
+ * ListOffsets v0–3: latest is the high watermark, earliest the log start,
+ * else the first offset at or after a time. Version 0, which lag checkers
+ * such as Burrow still send, answers with a list of offsets: here the one
+ * offset found, as a request for at most one asks (none when none is).
+ */
 export const listOffsetsApi: KafkaApi = {
   key: ApiKey.ListOffsets,
   name: 'ListOffsets',
-  minVersion: 1,
+  minVersion: 0,
   maxVersion: 3,
   handle(input, version, context) {
     input.int32(); // replica id
@@ -18,11 +23,12 @@ export const listOffsetsApi: KafkaApi = {
       partitions: topic.array((partition) => ({
         partition: partition.int32(),
         timestamp: partition.int64(),
+        maxOffsets: version === 0 ? partition.int32() : 1,
       })),
     }));
     const answers = topics.map((topic) => ({
       name: topic.name,
-      partitions: topic.partitions.map(({ partition, timestamp }) => {
+      partitions: topic.partitions.map(({ partition, timestamp, maxOffsets }) => {
         try {
           const spec =
             timestamp === LATEST
@@ -40,24 +46,29 @@ export const listOffsetsApi: KafkaApi = {
             errorCode: KafkaErrorCode.NONE,
             timestamp: found.offset < 0 ? -1 : found.timestampMs,
             offset: found.offset,
+            maxOffsets,
           };
         } catch (error) {
-          return { partition, errorCode: kafkaCodeOf(error), timestamp: -1, offset: -1 };
+          return {
+            partition,
+            errorCode: kafkaCodeOf(error),
+            timestamp: -1,
+            offset: -1,
+            maxOffsets,
+          };
         }
       }),
     }));
     return (out) => {
       if (version >= 2) out.int32(NO_THROTTLE);
       out.array(answers, (w, topic) =>
-        w
-          .string(topic.name)
-          .array(topic.partitions, (p, answer) =>
-            p
-              .int32(answer.partition)
-              .int16(answer.errorCode)
-              .int64(answer.timestamp)
-              .int64(answer.offset),
-          ),
+        w.string(topic.name).array(topic.partitions, (p, answer) => {
+          p.int32(answer.partition).int16(answer.errorCode);
+          if (version === 0) {
+            const found = answer.offset >= 0 && answer.maxOffsets > 0 ? [answer.offset] : [];
+            p.array(found, (o, offset) => o.int64(offset));
+          } else p.int64(answer.timestamp).int64(answer.offset);
+        }),
       );
     };
   },

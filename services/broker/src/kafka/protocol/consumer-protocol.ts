@@ -1,5 +1,6 @@
 import type { TopicPartitions } from '@hospital/proto';
 import { KafkaReader } from './kafka-reader';
+import { KafkaWriter } from './kafka-writer';
 
 /**
  * Kafka's embedded consumer protocol (ConsumerProtocolSubscription and
@@ -36,4 +37,22 @@ export function decodeKafkaAssignment(bytes: Buffer): TopicPartitions[] {
 
 function topicPartitions(reader: KafkaReader): TopicPartitions {
   return { topic: reader.string(), partitions: reader.array((r) => r.int32()) };
+}
+
+/** A subscription in Kafka's consumer protocol, version 0: the topics, no user data. */
+export function encodeKafkaSubscription(topics: readonly string[]): Buffer {
+  const out = new KafkaWriter(64);
+  out.int16(0).array(topics, (w, topic) => w.string(topic));
+  return Buffer.from(out.nullableBytes(null).view());
+}
+
+/** An assignment in Kafka's consumer protocol, version 0: partitions per topic, no user data. */
+export function encodeKafkaAssignment(assigned: readonly TopicPartitions[]): Buffer {
+  const out = new KafkaWriter(64);
+  out
+    .int16(0)
+    .array(assigned, (w, { topic, partitions }) =>
+      w.string(topic).array(partitions, (p, partition) => p.int32(partition)),
+    );
+  return Buffer.from(out.nullableBytes(null).view());
 }

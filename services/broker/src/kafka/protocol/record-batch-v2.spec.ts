@@ -2,7 +2,12 @@ import { gzipSync } from 'node:zlib';
 import { crc32c, RecordBatch, RecordSet } from '@hospital/proto';
 import { KafkaErrorCode } from './error-codes';
 import { KafkaWriter } from './kafka-writer';
-import { decodeKafkaBatches, writeKafkaBatch, type KafkaRecord } from './record-batch-v2';
+import {
+  decodeKafkaBatches,
+  headerFor,
+  writeKafkaBatch,
+  type KafkaRecord,
+} from './record-batch-v2';
 import { toStoredBatch, writeStoredBatch } from './transcode';
 
 const records: (KafkaRecord & { offsetDelta: number })[] = [
@@ -34,7 +39,7 @@ const records: (KafkaRecord & { offsetDelta: number })[] = [
 
 function encoded(): Buffer {
   const out = new KafkaWriter();
-  writeKafkaBatch(out, 40, records);
+  writeKafkaBatch(out, headerFor(40, records), records);
   return Buffer.from(out.view());
 }
 

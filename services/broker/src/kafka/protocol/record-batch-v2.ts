@@ -161,13 +161,43 @@ function varBytes(reader: KafkaReader): Buffer | null {
   return length < 0 ? null : reader.raw(length);
 }
 
+/** What a v2 batch says of itself besides its records. */
+export interface KafkaBatchHeader {
+  baseOffset: number;
+  /**
+   * The batch's offset span less one. After compaction it runs past the last
+   * record kept (or stands alone in an empty batch), so a consumer resumes
+   * after the whole batch instead of fetching its gap again.
+   */
+  lastOffsetDelta: number;
+  baseTimestamp: number;
+  maxTimestamp: number;
+}
+
+/** The header of a batch that holds exactly these records, from the first offset on. */
+export function headerFor(
+  baseOffset: number,
+  records: readonly { offsetDelta: number; timestamp: number }[],
+): KafkaBatchHeader {
+  let maxTimestamp = records[0].timestamp;
+  for (const record of records)
+    if (record.timestamp > maxTimestamp) maxTimestamp = record.timestamp;
+  return {
+    baseOffset,
+    lastOffsetDelta: records[records.length - 1].offsetDelta,
+    baseTimestamp: records[0].timestamp,
+    maxTimestamp,
+  };
+}
+
 /**
  * Writes one uncompressed v2 batch: create-time timestamps, no producer id
  * (-1), partition leader epoch 0, and its CRC-32C over attributes..end.
+ * Record times are written relative to the header's base timestamp.
  */
 export function writeKafkaBatch(
   out: KafkaWriter,
-  baseOffset: number,
+  header: KafkaBatchHeader,
   records: readonly {
     offsetDelta: number;
     timestamp: number;
@@ -177,17 +207,14 @@ export function writeKafkaBatch(
   }[],
 ): void {
   const start = out.length;
-  const baseTimestamp = records[0].timestamp;
-  let maxTimestamp = baseTimestamp;
-  for (const record of records)
-    if (record.timestamp > maxTimestamp) maxTimestamp = record.timestamp;
-  out.int64(baseOffset).int32(0).int32(0).int8(2).uint32(0);
+  const baseTimestamp = header.baseTimestamp;
+  out.int64(header.baseOffset).int32(0).int32(0).int8(2).uint32(0);
   const crcFrom = out.length;
   out
     .int16(0)
-    .int32(records[records.length - 1].offsetDelta)
+    .int32(header.lastOffsetDelta)
     .int64(baseTimestamp)
-    .int64(maxTimestamp)
+    .int64(header.maxTimestamp)
     .int64(-1)
     .int16(-1)
     .int32(-1)

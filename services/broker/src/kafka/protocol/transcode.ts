@@ -44,18 +44,50 @@ export function toStoredBatch(batch: KafkaBatch, producerId: string): Buffer {
 
 const EMPTY = Buffer.alloc(0);
 
-/** Writes a stored batch as one Kafka v2 batch, offsets and create times as stored. */
-export function writeStoredBatch(out: KafkaWriter, stored: Buffer, compacted: boolean): void {
+/** A record's key and value as a Kafka client should read them (null: absent). */
+export interface KafkaKeyValue {
+  key: Buffer | null;
+  value: Buffer | null;
+}
+
+/** Rewrites what a topic's records carry for Kafka readers (see offsets-topic-format.ts). */
+export type RecordRewrite = (stored: KafkaKeyValue) => KafkaKeyValue;
+
+/**
+ * Writes a stored batch as one Kafka v2 batch, offsets, offset span and
+ * create times as stored: a batch the cleaner emptied is served empty, so a
+ * consumer skips the offsets it held.
+ */
+export function writeStoredBatch(
+  out: KafkaWriter,
+  stored: Buffer,
+  compacted: boolean,
+  rewrite?: RecordRewrite,
+): void {
   const batch = RecordBatch.decode(stored);
-  const records = RecordSet.decode(batch.records).records.map((record) => ({
-    offsetDelta: record.offsetDelta,
-    timestamp: batch.baseTimestampMs + record.timestampDelta,
-    key: record.key === undefined ? null : view(record.key),
-    value: compacted && record.value.length === 0 ? null : view(record.value),
-    headers: record.headers.map((header) => ({
-      key: header.key,
-      value: Buffer.from(header.value),
-    })),
-  }));
-  writeKafkaBatch(out, batch.baseOffset, records);
+  const records = RecordSet.decode(batch.records).records.map((record) => {
+    const stored: KafkaKeyValue = {
+      key: record.key === undefined ? null : view(record.key),
+      value: compacted && record.value.length === 0 ? null : view(record.value),
+    };
+    return {
+      offsetDelta: record.offsetDelta,
+      timestamp: batch.baseTimestampMs + record.timestampDelta,
+      ...(rewrite ? rewrite(stored) : stored),
+      headers: record.headers.map((header) => ({
+        key: header.key,
+        value: Buffer.from(header.value),
+      })),
+    };
+  });
+  writeKafkaBatch(
+    out,
+    {
+      baseOffset: batch.baseOffset,
+      lastOffsetDelta: Math.max(0, batch.recordCount - 1),
+      baseTimestamp: batch.baseTimestampMs,
+      maxTimestamp: batch.maxTimestampMs,
+    },
+    records,
+  );
 }
