@@ -28,3 +28,4 @@ export {
   type StartNodeProcessOptions,
 } from './process/node-process';
 export { startService, SERVICE_MAINS, type ServiceName } from './process/start-service';
+export { startProgram } from './process/start-program';

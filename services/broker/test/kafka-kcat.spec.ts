@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { partitionForKey } from '@hospital/proto';
 import { readAll } from './support/broker-rpc';
-import { ensureDebianTool } from './support/debian-tool';
+import { ensureDebianTool } from '@hospital/testing';
 import { startTestBroker, type TestBroker } from './support/start-test-broker';
 
 /** Runs kcat (librdkafka) against the broker's Kafka listener; resolves with its stdout. */

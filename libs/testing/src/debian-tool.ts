@@ -1,9 +1,13 @@
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-const APT_INSTALL = join(__dirname, '..', '..', '..', '..', 'tools', 'scripts', 'apt-install.sh');
+// src/ in tests, dist/ once built: both sit one level under libs/testing.
+const APT_INSTALL = join(__dirname, '..', '..', '..', 'tools', 'scripts', 'apt-install.sh');
 
+/** A command on PATH, or a file that the package installs (an absolute path). */
 function onPath(command: string): boolean {
+  if (command.startsWith('/')) return existsSync(command);
   try {
     execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' });
     return true;
@@ -13,7 +17,7 @@ function onPath(command: string): boolean {
 }
 
 /**
- * A real Kafka tool from Debian (kcat, burrow): installed when missing, as
+ * A real tool from Debian (kcat, Burrow, ZooKeeper): installed when missing, as
  * the dashboard test installs Chromium. Fails with how to get it otherwise.
  */
 export function ensureDebianTool(command: string, debianPackage = command): void {
