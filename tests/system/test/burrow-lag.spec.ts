@@ -2,12 +2,9 @@ import { Admin, BrokerConnection, Producer } from '@hospital/broker-client';
 import { bootstrapServiceDatabases } from '@hospital/db';
 import {
   findFreePort,
-  startBroker,
-  startPostgres,
   startService,
   type BrokerProcess,
   type NodeProcess,
-  type StartedPostgres,
 } from '@hospital/processes';
 import { startBurrow, type Burrow, type BurrowPartition } from './support/burrow';
 import {
@@ -15,11 +12,12 @@ import {
   caughtUp,
   eventually,
   ROLES,
+  startPlatform,
   startReplica,
+  TOPIC,
+  type Platform,
   type Replica,
 } from './support/system';
-
-const TOPIC = 'patient.checkout';
 
 /**
  * LinkedIn's Burrow, a lag checker written for Apache Kafka, pointed at our
@@ -30,7 +28,7 @@ const TOPIC = 'patient.checkout';
  * client we did not write.
  */
 describe('Burrow reports billing’s lag per partition as the broker does', () => {
-  let postgres: StartedPostgres;
+  let platform: Platform | undefined;
   let broker: BrokerProcess;
   let connection: BrokerConnection;
   let admin: Admin;
@@ -77,16 +75,9 @@ describe('Burrow reports billing’s lag per partition as the broker does', () =
   };
 
   beforeAll(async () => {
-    [postgres, broker] = await Promise.all([
-      startPostgres(),
-      startBroker({
-        env: {
-          BROKER_TOPICS: `${TOPIC}:4,${TOPIC}.dlq:1`,
-          BROKER_GROUP_INITIAL_REBALANCE_DELAY_MS: '300',
-          BROKER_KAFKA_PORT: '0',
-        },
-      }),
-    ]);
+    platform = await startPlatform({ BROKER_KAFKA_PORT: '0' });
+    broker = platform.broker;
+    const postgres = platform.postgres;
     await bootstrapServiceDatabases(postgres.url, [ROLES.billing]);
     connection = new BrokerConnection({ broker: broker.address });
     admin = new Admin(connection);
@@ -100,9 +91,7 @@ describe('Burrow reports billing’s lag per partition as the broker does', () =
     await Promise.all([checkout?.stop(), ...replicas.map((replica) => replica.process.stop())]);
     await burrow?.stop();
     connection?.close();
-    await broker?.stop();
-    broker?.cleanup();
-    await postgres?.stop();
+    await platform?.stop();
   });
 
   it('follows the commits while checkouts flow and a replica is SIGKILLed, its partitions moved to the other', async () => {

@@ -4,8 +4,6 @@ import { PatientCheckedOut } from '@hospital/proto';
 import {
   findFreePort,
   logMessage,
-  startBroker,
-  startPostgres,
   startService,
   type BrokerProcess,
   type NodeProcess,
@@ -21,15 +19,17 @@ import {
   eventually,
   metric,
   readTopic,
+  DLQ,
   ROLES,
+  startPlatform,
   startReplica,
+  TOPIC,
   type BrokerEnv,
   type ConsumerService,
+  type Platform,
   type Replica,
 } from './support/system';
 
-const TOPIC = 'patient.checkout';
-const DLQ = 'patient.checkout.dlq';
 const SIMULATED = 10_000;
 const ADMIN_TOKEN = 'system-test';
 
@@ -45,6 +45,7 @@ describe.each(['grpc', 'kafka'] as const)(
   'system over %s: checkouts flow through three consumer groups, effectively once',
   (protocol) => {
     let services: BrokerEnv;
+    let platform: Platform | undefined;
     let postgres: StartedPostgres;
     let broker: BrokerProcess;
     let connection: BrokerConnection;
@@ -86,17 +87,11 @@ describe.each(['grpc', 'kafka'] as const)(
       );
 
     beforeAll(async () => {
-      [postgres, broker] = await Promise.all([
-        startPostgres(),
-        startBroker({
-          env: {
-            BROKER_TOPICS: `${TOPIC}:4,${DLQ}:1`,
-            BROKER_ADMIN_TOKEN: ADMIN_TOKEN,
-            BROKER_GROUP_INITIAL_REBALANCE_DELAY_MS: '300',
-            BROKER_KAFKA_PORT: protocol === 'kafka' ? '0' : '',
-          },
-        }),
-      ]);
+      platform = await startPlatform({
+        BROKER_ADMIN_TOKEN: ADMIN_TOKEN,
+        BROKER_KAFKA_PORT: protocol === 'kafka' ? '0' : '',
+      });
+      ({ postgres, broker } = platform);
       services = brokerEnv(protocol, broker);
       await bootstrapServiceDatabases(postgres.url, Object.values(ROLES));
       db = new Client({ connectionString: postgres.url });
@@ -117,9 +112,7 @@ describe.each(['grpc', 'kafka'] as const)(
       await Promise.all([checkout?.stop(), ...replicas.map((replica) => replica.process.stop())]);
       connection?.close();
       await db?.end();
-      await broker?.stop();
-      broker?.cleanup();
-      await postgres?.stop();
+      await platform?.stop();
     });
 
     it('10,000 simulated checkouts (with corrections, stale copies and bad records) end exactly in every schema, though a billing replica is SIGKILLed mid-batch', async () => {

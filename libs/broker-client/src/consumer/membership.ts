@@ -43,6 +43,13 @@ export class GroupMembership {
   private heartbeatInFlight = false;
   private lastHeartbeatAt = 0;
   private watch: { cancel(): void } | undefined;
+  /**
+   * Moves on whenever heartbeats stop (a rejoin, a close). A heartbeat's
+   * answer or a notice from an earlier epoch is about a generation this
+   * member has already left: acting on it would start a second, needless
+   * rebalance (Kafka's consumer drops such stale answers too).
+   */
+  private epoch = 0;
   /** Aborted by close(): a join in progress stops retrying and its held call is cancelled. */
   private readonly closing = new AbortController();
 
@@ -53,6 +60,16 @@ export class GroupMembership {
     private readonly onFatal: (error: BrokerClientError) => void,
     private readonly onHeartbeat: () => void,
   ) {}
+
+  /** Which membership epoch it is now; `isCurrent` tells later whether it still is. */
+  get currentEpoch(): number {
+    return this.epoch;
+  }
+
+  /** False once heartbeats stopped since `epoch`: an answer from then is stale. */
+  isCurrent(epoch: number): boolean {
+    return epoch === this.epoch;
+  }
 
   /** Joins (or rejoins) and syncs; returns this member's share of the new generation. */
   async join(topics: string[], owned: TopicPartitions[], reason: string): Promise<JoinResult> {
@@ -195,7 +212,9 @@ export class GroupMembership {
       memberId: this.memberId,
       generationId: this.generationId,
     });
+    const epoch = this.epoch;
     stream.on('data', (event: { type: MembershipEventType; reason: string }) => {
+      if (!this.isCurrent(epoch)) return;
       if (event.type === MembershipEventType.MEMBERSHIP_EVENT_TYPE_MEMBER_REMOVED)
         this.memberId = this.options.groupInstanceId ? this.memberId : '';
       this.onRejoinNeeded(event.reason || 'the coordinator started a rebalance');
@@ -205,6 +224,7 @@ export class GroupMembership {
   }
 
   stopHeartbeats(): void {
+    this.epoch++;
     clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = undefined;
     this.watch?.cancel();
@@ -228,6 +248,7 @@ export class GroupMembership {
     if (this.heartbeatInFlight) return;
     this.heartbeatInFlight = true;
     this.lastHeartbeatAt = Date.now();
+    const epoch = this.epoch;
     try {
       await this.connection.call('heartbeat', {
         groupId: this.options.groupId,
@@ -237,7 +258,7 @@ export class GroupMembership {
       });
       this.onHeartbeat();
     } catch (error) {
-      if (!(error instanceof BrokerClientError)) return;
+      if (!(error instanceof BrokerClientError) || !this.isCurrent(epoch)) return;
       if (error.is(ErrorReason.FENCED_INSTANCE_ID)) {
         this.stopHeartbeats();
         this.onFatal(error);

@@ -54,10 +54,11 @@ export class OffsetCommitter {
 
   /** After a batch: sync mode waits for the commit, async mode does not. */
   async afterBatch(): Promise<void> {
+    const epoch = this.membership.currentEpoch;
     if (this.options.commitMode === 'sync')
-      await this.commitProcessed().catch((error: unknown) => this.onFailure(error));
+      await this.commitProcessed().catch((error: unknown) => this.onFailure(error, epoch));
     else if (this.options.commitMode === 'async')
-      void this.commitProcessed().catch((error: unknown) => this.onFailure(error));
+      void this.commitProcessed().catch((error: unknown) => this.onFailure(error, epoch));
   }
 
   /** Commits what was processed and not yet committed, in the partitions still owned. */
@@ -94,10 +95,15 @@ export class OffsetCommitter {
     }));
   }
 
-  /** A commit refused because the group moved on is retried after the rejoin; anything else is fatal. */
-  private onFailure(error: unknown): void {
+  /**
+   * A commit refused because the group moved on is retried after the rejoin;
+   * anything else is fatal. A refusal that arrives after this member already
+   * rejoined is about the generation it left, and asks for nothing more.
+   */
+  private onFailure(error: unknown, epoch: number): void {
     const failure = toClientError(error);
-    if (REBALANCE_REASONS.includes(failure.reason)) this.onRejoinNeeded(failure.message);
-    else if (!failure.retriable) this.onFatal(failure);
+    if (REBALANCE_REASONS.includes(failure.reason)) {
+      if (this.membership.isCurrent(epoch)) this.onRejoinNeeded(failure.message);
+    } else if (!failure.retriable) this.onFatal(failure);
   }
 }

@@ -4,9 +4,13 @@ import { serviceUrl, type ServiceDatabase } from '@hospital/db';
 import { type IncomingRecord } from '@hospital/proto';
 import {
   findFreePort,
+  startBroker,
+  startPostgres,
   startService,
+  type BrokerProcess,
   type NodeProcess,
   type ServiceName,
+  type StartedPostgres,
 } from '@hospital/processes';
 import { isCaughtUp, readPartition } from '@hospital/testing';
 
@@ -29,6 +33,53 @@ export const brokerEnv = (
   protocol === 'kafka'
     ? { BROKER_PROTOCOL: 'kafka', KAFKA_BROKERS: broker.kafkaAddress as string }
     : { BROKER_ADDRESS: broker.address };
+
+export const TOPIC = 'patient.checkout';
+export const DLQ = 'patient.checkout.dlq';
+
+/** One real Postgres and one broker serving the hospital's topics: what every system test stands on. */
+export interface Platform {
+  postgres: StartedPostgres;
+  broker: BrokerProcess;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts Postgres and the broker side by side; `brokerEnv` adds to the
+ * broker's settings (an admin token, the Kafka listener).
+ */
+export async function startPlatform(brokerEnv: { [name: string]: string }): Promise<Platform> {
+  const [postgres, broker] = await Promise.allSettled([
+    startPostgres(),
+    startBroker({
+      env: {
+        BROKER_TOPICS: `${TOPIC}:4,${DLQ}:1`,
+        BROKER_GROUP_INITIAL_REBALANCE_DELAY_MS: '300',
+        ...brokerEnv,
+      },
+    }),
+  ]);
+  if (postgres.status === 'rejected' || broker.status === 'rejected') {
+    // The one that started does not outlive the failed setup.
+    if (broker.status === 'fulfilled') {
+      await broker.value.stop();
+      broker.value.cleanup();
+    }
+    if (postgres.status === 'fulfilled') await postgres.value.stop();
+    throw [postgres, broker].flatMap((result) =>
+      result.status === 'rejected' ? [result.reason as Error] : [],
+    )[0];
+  }
+  return {
+    postgres: postgres.value,
+    broker: broker.value,
+    async stop() {
+      await broker.value.stop();
+      broker.value.cleanup();
+      await postgres.value.stop();
+    },
+  };
+}
 
 export interface Replica {
   service: ConsumerService;
