@@ -134,7 +134,17 @@ describe('tools/demo/ReplicaSupervisor', () => {
         {
           name: 'billing',
           portOf: () => 1,
-          start: () => Promise.reject(new Error('BILLING_DATABASE_URL is required\nmore')),
+          start: () =>
+            Promise.reject(
+              new Error(
+                [
+                  'billing-1 exited (1) before the awaited line:',
+                  '{"level":30,"msg":"connecting"}',
+                  '{"level":60,"msg":"billing failed to start","err":{"message":"listen EADDRINUSE: address already in use 127.0.0.1:1"}}',
+                  'npm notice',
+                ].join('\n'),
+              ),
+            ),
         },
       ],
       4,
@@ -143,7 +153,10 @@ describe('tools/demo/ReplicaSupervisor', () => {
     broken.scale('billing', 1);
     await broken.settled();
     expect(states(broken.list())).toEqual(['billing-1:exited']);
-    expect(lines).toEqual(['✖ billing-1 failed to start: BILLING_DATABASE_URL is required']);
+    // The reason is the process's own last error line, not just that it exited.
+    expect(lines).toEqual([
+      '✖ billing-1 failed to start: billing-1 exited (1) before the awaited line (billing failed to start: listen EADDRINUSE: address already in use 127.0.0.1:1)',
+    ]);
   });
 
   it('refuses unknown groups and replicas, bad counts, and killing what is not running', async () => {

@@ -244,7 +244,7 @@ export class ReplicaSupervisor {
         });
       } catch (error) {
         replica.state = 'exited';
-        this.log(`✖ ${replica.name} failed to start: ${(error as Error).message.split('\n')[0]}`);
+        this.log(`✖ ${replica.name} failed to start: ${whyNotStarted(error as Error)}`);
       }
     });
   }
@@ -262,5 +262,31 @@ export class ReplicaSupervisor {
   /** Queues work on one replica behind whatever it is doing. */
   private run(replica: Replica, work: () => Promise<void>): void {
     replica.busy = replica.busy.then(work, work);
+  }
+}
+
+/**
+ * One line for a replica that did not start: the failure, and when the
+ * process printed why (its last error log line, or its last line), that too.
+ */
+export function whyNotStarted(error: Error): string {
+  const [first, ...printed] = error.message.split('\n').filter((line) => line.trim() !== '');
+  const lines = printed.map((line) => ({ line, entry: pinoEntry(line) }));
+  const logged = lines.filter(({ entry }) => entry && entry.level >= 50).at(-1);
+  const said = logged
+    ? [logged.entry?.msg, logged.entry?.err?.message].filter(Boolean).join(': ')
+    : lines.at(-1)?.line.trim();
+  return said ? `${first.replace(/:$/, '')} (${said})` : first;
+}
+
+function pinoEntry(
+  line: string,
+): { level: number; msg?: string; err?: { message?: string } } | undefined {
+  if (!line.startsWith('{')) return undefined;
+  try {
+    const entry = JSON.parse(line) as { level?: unknown; msg?: string; err?: { message?: string } };
+    return typeof entry.level === 'number' ? { ...entry, level: entry.level } : undefined;
+  } catch {
+    return undefined;
   }
 }

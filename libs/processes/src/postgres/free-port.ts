@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 /** A TCP port on 127.0.0.1 that nothing listens on right now. */
@@ -23,14 +24,40 @@ function isFree(port: number): Promise<boolean> {
   });
 }
 
-/** The first of `count` consecutive free ports on 127.0.0.1 (for replicas numbered from a base port). */
+/** Linux's ephemeral range: where the kernel picks the local port of every outgoing connection. */
+export function ephemeralPortRange(
+  read: () => string = () => readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8'),
+): { low: number; high: number } {
+  try {
+    const [low, high] = read().trim().split(/\s+/).map(Number);
+    if (Number.isInteger(low) && Number.isInteger(high) && low <= high) return { low, high };
+  } catch {
+    // Not Linux: IANA's dynamic range, which macOS and Windows use.
+  }
+  return { low: 49_152, high: 65_535 };
+}
+
+/** Below the ephemeral range and above the well-known and common service ports. */
+const FIRST_FIXED_PORT = 20_000;
+
+/**
+ * The first of `count` consecutive free ports on 127.0.0.1, for replicas
+ * numbered from a base port that stay theirs across restarts. The block lies
+ * below the ephemeral range: a port in it could be taken at any moment as the
+ * local end of some outgoing connection (a Postgres or gRPC client's), and a
+ * replica restarted on it would fail with EADDRINUSE.
+ */
 export async function findFreePortBlock(count: number): Promise<number> {
+  const { low } = ephemeralPortRange();
+  const top = low - count;
+  if (top < FIRST_FIXED_PORT)
+    throw new Error(`no room for ${count} ports below the ephemeral range (${low})`);
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = await findFreePort();
-    if (base + count > 65_535) continue;
+    // A random start, so that two demos or test runs at once rarely probe the same block.
+    const base = FIRST_FIXED_PORT + Math.floor(Math.random() * (top - FIRST_FIXED_PORT + 1));
     let free = true;
-    for (let port = base + 1; free && port < base + count; port++) free = await isFree(port);
+    for (let port = base; free && port < base + count; port++) free = await isFree(port);
     if (free) return base;
   }
-  throw new Error(`no ${count} consecutive free ports found on 127.0.0.1`);
+  throw new Error(`no ${count} consecutive free ports found on 127.0.0.1 below ${low}`);
 }
