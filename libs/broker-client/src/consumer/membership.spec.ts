@@ -70,14 +70,7 @@ describe('broker-client/consumer/GroupMembership', () => {
     const { connection, calls, heldHeartbeats } = fakeConnection();
     const membership = new GroupMembership(
       connection,
-      {
-        groupId: 'billing',
-        sessionTimeoutMs: 10_000,
-        rebalanceTimeoutMs: 15_000,
-        heartbeatIntervalMs: 100,
-        assignors: [new RangeAssignor()],
-        retry: DEFAULT_RETRY,
-      },
+      OPTIONS,
       () => {},
       () => {},
       () => {},
