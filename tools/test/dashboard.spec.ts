@@ -89,7 +89,15 @@ async function screenshot(
 ): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   const path = join(SCREENSHOTS, name);
-  await target.screenshot({ path });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await target.screenshot({ path });
+      break;
+    } catch (error) {
+      // The page redraws a card on each update: one replaced while it was being shot is shot again.
+      if (attempt >= 3 || !String(error).includes('not attached to the DOM')) throw error;
+    }
+  }
   expect(statSync(path).size).toBeGreaterThan(10_000);
 }
 
