@@ -23,7 +23,9 @@ export {
 export {
   DIE_WITH_PARENT,
   startNodeProcess,
+  logEntry,
   logMessage,
+  type LogEntry,
   type NodeProcess,
   type StartNodeProcessOptions,
 } from './process/node-process';

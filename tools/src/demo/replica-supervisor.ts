@@ -1,5 +1,6 @@
 import { byCodeUnits } from '@hospital/proto';
 import type { ReplicaState, ReplicaView } from '@hospital/admin-api';
+import { logEntry } from '@hospital/processes';
 
 /** A started replica process, as the supervisor needs it. */
 export interface ReplicaProcess {
@@ -271,22 +272,10 @@ export class ReplicaSupervisor {
  */
 export function whyNotStarted(error: Error): string {
   const [first, ...printed] = error.message.split('\n').filter((line) => line.trim() !== '');
-  const lines = printed.map((line) => ({ line, entry: pinoEntry(line) }));
-  const logged = lines.filter(({ entry }) => entry && entry.level >= 50).at(-1);
+  const lines = printed.map((line) => ({ line, entry: logEntry(line) }));
+  const logged = lines.filter(({ entry }) => (entry?.level ?? 0) >= 50).at(-1);
   const said = logged
     ? [logged.entry?.msg, logged.entry?.err?.message].filter(Boolean).join(': ')
     : lines.at(-1)?.line.trim();
   return said ? `${first.replace(/:$/, '')} (${said})` : first;
-}
-
-function pinoEntry(
-  line: string,
-): { level: number; msg?: string; err?: { message?: string } } | undefined {
-  if (!line.startsWith('{')) return undefined;
-  try {
-    const entry = JSON.parse(line) as { level?: unknown; msg?: string; err?: { message?: string } };
-    return typeof entry.level === 'number' ? { ...entry, level: entry.level } : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -115,13 +115,26 @@ export async function startNodeProcess(options: StartNodeProcessOptions): Promis
   };
 }
 
-/** A pino JSON line's `msg`, or undefined for any other line. */
-export function logMessage(line: string): string | undefined {
+/** What a pino JSON line says: its level, message and error, when it has them. */
+export interface LogEntry {
+  level?: number;
+  msg?: string;
+  err?: { message?: string };
+}
+
+/** A pino JSON line, parsed; undefined for any other line. */
+export function logEntry(line: string): LogEntry | undefined {
   if (!line.startsWith('{')) return undefined;
   try {
-    const entry = JSON.parse(line) as { msg?: unknown };
-    return typeof entry.msg === 'string' ? entry.msg : undefined;
+    const entry = JSON.parse(line) as unknown;
+    return typeof entry === 'object' && entry !== null ? (entry as LogEntry) : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** A pino JSON line's `msg`, or undefined for any other line. */
+export function logMessage(line: string): string | undefined {
+  const msg = logEntry(line)?.msg;
+  return typeof msg === 'string' ? msg : undefined;
 }
