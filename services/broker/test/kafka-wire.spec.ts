@@ -37,14 +37,21 @@ class RawKafka {
     return new RawKafka(socket);
   }
 
-  /** Sends a request with header v1 (client id "raw"); resolves with the response body, or undefined when the broker closed the connection. */
+  /**
+   * Sends a request with header v1 (client id "raw"), or v2 with its tagged
+   * fields for a flexible version; resolves with the response body, or
+   * undefined when the broker closed the connection.
+   */
   request(
     apiKey: number,
     version: number,
     body: (out: KafkaWriter) => void = () => undefined,
+    { flexible = false } = {},
   ): Promise<Buffer | undefined> {
     const out = new KafkaWriter();
     out.int32(0).int16(apiKey).int16(version).int32(7).nullableString('raw');
+    out.flexible = flexible;
+    out.tags();
     body(out);
     out.patchInt32(0, out.length - 4);
     return this.send(out.view());
@@ -78,24 +85,66 @@ describe('broker Kafka listener: the wire, bad input and versions', () => {
     await admin.disconnect();
   };
 
-  it('answers ApiVersions v3 as real brokers do: UNSUPPORTED_VERSION in a v0 body that lists the versions served', async () => {
+  it('answers ApiVersions v3 in its flexible form: compact arrays, tagged fields, and a v0 response header', async () => {
     const raw = await RawKafka.open(address);
-    const body = await raw.request(18, 3, (out) => out.int8(0)); // v3's header and body are flexible; only the v0 prefix is read
+    const body = await raw.request(18, 3, (out) => out.string('raw-client').string('1.0').tags(), {
+      flexible: true,
+    });
+    const reader = new KafkaReader(body as Buffer);
+    reader.flexible = true;
+    expect(reader.int16()).toBe(0);
+    const apis = reader.structs((r) => ({ key: r.int16(), min: r.int16(), max: r.int16() }));
+    expect(apis).toEqual(
+      expect.arrayContaining([
+        { key: 18, min: 0, max: 3 },
+        { key: 3, min: 0, max: 9 },
+        { key: 0, min: 3, max: 7 },
+        { key: 1, min: 4, max: 12 },
+        { key: 11, min: 0, max: 6 },
+      ]),
+    );
+    expect(reader.int32()).toBe(0); // throttle time
+    reader.skipTags();
+    expect(reader.remaining).toBe(0);
+    raw.close();
+  });
+
+  it('answers a newer ApiVersions (v4) as real brokers do: UNSUPPORTED_VERSION in a v0 body that lists the versions served', async () => {
+    const raw = await RawKafka.open(address);
+    const body = await raw.request(18, 4, (out) => out.int8(0), { flexible: true });
     const reader = new KafkaReader(body as Buffer);
     expect(reader.int16()).toBe(35);
     const apis = reader.array((r) => ({ key: r.int16(), min: r.int16(), max: r.int16() }));
-    expect(apis).toEqual(
-      expect.arrayContaining([
-        { key: 18, min: 0, max: 2 },
-        { key: 3, min: 0, max: 6 },
-        { key: 0, min: 3, max: 7 },
-        { key: 1, min: 4, max: 11 },
-        { key: 11, min: 0, max: 5 },
-      ]),
-    );
+    expect(apis).toContainEqual({ key: 18, min: 0, max: 3 });
     expect(reader.remaining).toBe(0);
     const retried = new KafkaReader((await raw.request(18, 2)) as Buffer);
     expect(retried.int16()).toBe(0);
+    raw.close();
+  });
+
+  it('answers a flexible request with response header v1 and reads past tagged fields it does not know', async () => {
+    const raw = await RawKafka.open(address);
+    // Heartbeat v4 for a group nobody joined, with an unknown tagged field (tag 7, 3 bytes) in its body.
+    const body = await raw.request(
+      12,
+      4,
+      (out) => {
+        out.string('nobody-here').int32(1).string('ghost').nullableString(null);
+        out
+          .uvarint(1)
+          .uvarint(7)
+          .uvarint(3)
+          .raw(Buffer.from([1, 2, 3]));
+      },
+      { flexible: true },
+    );
+    const reader = new KafkaReader(body as Buffer);
+    reader.flexible = true;
+    reader.skipTags(); // the response header's tagged fields
+    expect(reader.int32()).toBe(0); // throttle time
+    expect(reader.int16()).toBe(25); // UNKNOWN_MEMBER_ID
+    reader.skipTags();
+    expect(reader.remaining).toBe(0);
     raw.close();
   });
 
@@ -103,6 +152,31 @@ describe('broker Kafka listener: the wire, bad input and versions', () => {
     ['an unknown API key', (raw: RawKafka) => raw.request(9999, 0)],
     ['a version outside the range served', (raw: RawKafka) => raw.request(3, 12)],
     ['a truncated body', (raw: RawKafka) => raw.request(3, 1, (out) => out.int32(5).int16(40))],
+    [
+      'a compact string longer than the frame (flexible Heartbeat v4)',
+      (raw: RawKafka) =>
+        raw.request(12, 4, (out) => out.uvarint(200).raw(Buffer.from('g')), { flexible: true }),
+    ],
+    [
+      'tagged fields that run past the frame (flexible Metadata v9)',
+      (raw: RawKafka) =>
+        raw.request(
+          3,
+          9,
+          (out) =>
+            out
+              .uvarint(0)
+              .boolean(false)
+              .boolean(false)
+              .boolean(false)
+              .uvarint(2)
+              .uvarint(0)
+              .uvarint(90),
+          {
+            flexible: true,
+          },
+        ),
+    ],
     [
       'a size prefix larger than the request limit',
       (raw: RawKafka) => raw.send(Buffer.from([0x7f, 0xff, 0xff, 0xff])),

@@ -2,7 +2,13 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Broker } from '../broker';
 import { KAFKA_APIS } from './apis';
-import { ApiKey, type KafkaContext, type KafkaSession, type ResponseBody } from './apis/kafka-api';
+import {
+  ApiKey,
+  isFlexible,
+  type KafkaContext,
+  type KafkaSession,
+  type ResponseBody,
+} from './apis/kafka-api';
 import { KafkaReader, MalformedKafkaRequest } from './protocol/kafka-reader';
 import { KafkaWriter } from './protocol/kafka-writer';
 
@@ -21,6 +27,10 @@ export interface KafkaConnectionOptions {
 interface Pending {
   correlationId: number;
   api: string;
+  /** The answer is in a flexible version: tagged fields end its body. */
+  flexible: boolean;
+  /** Response header v1 (tagged fields after the correlation id): flexible versions but ApiVersions'. */
+  headerTags: boolean;
   answer: Promise<ResponseBody>;
 }
 
@@ -149,6 +159,17 @@ export class KafkaConnection {
       );
       return;
     }
+    const flexible = isFlexible(api, version);
+    if (flexible) {
+      // Request header v2: the client id stays a classic string, then tagged fields.
+      input.flexible = true;
+      try {
+        input.skipTags();
+      } catch (error) {
+        this.close('unreadable request header', { error: (error as Error).message });
+        return;
+      }
+    }
     // Per key and version, so a client's ApiVersions v3 then v2 both show.
     if (!this.used.has(key * 1000 + version)) {
       this.used.add(key * 1000 + version);
@@ -163,6 +184,9 @@ export class KafkaConnection {
     this.queue.push({
       correlationId,
       api: api.name,
+      flexible,
+      // ApiVersions answers with header v0 in every version, so any client can read it.
+      headerTags: flexible && key !== ApiKey.ApiVersions,
       answer: answer.catch((error: unknown) => this.failed(api.name, version, error)),
     });
     if (this.queue.length >= this.options.maxInFlight) this.socket.pause();
@@ -197,7 +221,7 @@ export class KafkaConnection {
         }
         this.queue.shift();
         if (this.closed) return;
-        if (body && !this.write(next.correlationId, body, next.api)) return;
+        if (body && !this.write(next, body)) return;
         if (this.session.closeAfterResponse) {
           this.socket.end();
           this.onClosed();
@@ -212,14 +236,17 @@ export class KafkaConnection {
   }
 
   /** Writes one answer; an answer that cannot be encoded is a bug of ours: logged, and the connection closed. */
-  private write(correlationId: number, body: (out: KafkaWriter) => void, api: string): boolean {
+  private write(request: Pending, body: (out: KafkaWriter) => void): boolean {
     const out = new KafkaWriter();
-    out.int32(0).int32(correlationId);
+    out.int32(0).int32(request.correlationId);
+    out.flexible = request.flexible;
+    if (request.headerTags) out.tags();
     try {
       body(out);
+      out.tags();
     } catch (error) {
       this.options.logger.error(
-        { err: error, api, clientId: this.session.clientId },
+        { err: error, api: request.api, clientId: this.session.clientId },
         'kafka response could not be encoded',
       );
       this.destroy();

@@ -16,7 +16,7 @@ interface PartitionAnswer {
 }
 
 /**
- * Fetch v4–11 over the data plane's long poll. Fetch sessions (KIP-227) are
+ * Fetch v4–12 over the data plane's long poll. Fetch sessions (KIP-227) are
  * not kept: the answer's session id 0 tells the client to send full fetches,
  * which every client handles. Isolation levels read the same, as there are no
  * transactions.
@@ -25,7 +25,8 @@ export const fetchApi: KafkaApi = {
   key: ApiKey.Fetch,
   name: 'Fetch',
   minVersion: 4,
-  maxVersion: 11,
+  maxVersion: 12,
+  flexibleFrom: 12,
   async handle(input, version, context) {
     input.int32(); // replica id: consumers send -1
     const maxWaitMs = input.int32();
@@ -36,19 +37,21 @@ export const fetchApi: KafkaApi = {
       input.int32(); // session id
       input.int32(); // session epoch
     }
-    const topics = input.array((topic) => ({
+    const topics = input.structs((topic) => ({
       name: topic.string(),
-      partitions: topic.array((partition) => {
+      partitions: topic.structs((partition) => {
         const index = partition.int32();
         if (version >= 9) partition.int32(); // current leader epoch
         const fetchOffset = partition.int64();
+        if (version >= 12) partition.int32(); // last fetched epoch: leaders never change here
         if (version >= 5) partition.int64(); // the follower's log start offset
         return { partition: index, fetchOffset, partitionMaxBytes: partition.int32() };
       }),
     }));
     if (version >= 7)
-      input.array((forgotten) => [forgotten.string(), forgotten.array((p) => p.int32())]);
+      input.structs((forgotten) => [forgotten.string(), forgotten.array((p) => p.int32())]);
     if (version >= 11) input.string(); // rack id
+    input.skipTags(); // the request's own tagged fields (flexible versions)
     const request: FetchRequest = {
       maxWaitMs: Math.max(0, maxWaitMs),
       minBytes: Math.max(0, minBytes),
@@ -60,12 +63,12 @@ export const fetchApi: KafkaApi = {
     return (out) => {
       out.int32(NO_THROTTLE);
       if (version >= 7) out.int16(KafkaErrorCode.NONE).int32(0);
-      out.array(answers, (w, topic) => {
-        w.string(topic.name).array(topic.partitions, (p, answer) => {
+      out.structs(answers, (w, topic) => {
+        w.string(topic.name).structs(topic.partitions, (p, answer) => {
           p.int32(answer.partition).int16(answer.errorCode).int64(answer.highWatermark);
           p.int64(answer.highWatermark); // last stable offset: no transactions
           if (version >= 5) p.int64(answer.logStartOffset);
-          p.int32(0); // aborted transactions: none
+          p.array([], () => undefined); // aborted transactions: none
           if (version >= 11) p.int32(-1); // preferred read replica: this broker
           p.bytes(answer.records);
         });

@@ -4,37 +4,61 @@ import { NODE_ID } from './metadata';
 
 const GROUP_KEY = 0;
 
-/** FindCoordinator v0–2: this broker coordinates every group; transactions have no coordinator here. */
+interface Coordinator {
+  key: string;
+  errorCode: number;
+  message: string | null;
+}
+
+/** This broker coordinates every group; transactions have no coordinator here. */
+function coordinatorFor(key: string, keyType: number): Coordinator {
+  if (keyType !== GROUP_KEY)
+    return {
+      key,
+      errorCode: KafkaErrorCode.COORDINATOR_NOT_AVAILABLE,
+      message: 'transactions are not supported: there is no transaction coordinator',
+    };
+  if (key === '')
+    return { key, errorCode: KafkaErrorCode.INVALID_REQUEST, message: 'name the group' };
+  return { key, errorCode: KafkaErrorCode.NONE, message: null };
+}
+
+/**
+ * FindCoordinator v0–4. From v4 one request asks for several groups at once
+ * (KIP-699) and each is answered in its own entry.
+ */
 export const findCoordinatorApi: KafkaApi = {
   key: ApiKey.FindCoordinator,
   name: 'FindCoordinator',
   minVersion: 0,
-  maxVersion: 2,
+  maxVersion: 4,
+  flexibleFrom: 3,
   handle(input, version, context) {
-    const key = input.string();
+    const single = version < 4 ? input.string() : '';
     const keyType = version >= 1 ? input.int8() : GROUP_KEY;
-    const refused =
-      keyType !== GROUP_KEY
-        ? 'transactions are not supported: there is no transaction coordinator'
-        : key === ''
-          ? 'name the group'
-          : undefined;
+    const answers =
+      version >= 4
+        ? input.array((r) => r.string()).map((key) => coordinatorFor(key, keyType))
+        : [coordinatorFor(single, keyType)];
+    input.skipTags(); // the request's own tagged fields (flexible versions)
     const { host, port } = context.advertised;
+    const found = (answer: Coordinator) => answer.errorCode === KafkaErrorCode.NONE;
     return (out) => {
       if (version >= 1) out.int32(NO_THROTTLE);
-      if (refused) {
-        out.int16(
-          keyType !== GROUP_KEY
-            ? KafkaErrorCode.COORDINATOR_NOT_AVAILABLE
-            : KafkaErrorCode.INVALID_REQUEST,
-        );
-        if (version >= 1) out.nullableString(refused);
-        out.int32(-1).string('').int32(-1);
+      if (version >= 4) {
+        out.structs(answers, (w, answer) => {
+          w.string(answer.key);
+          if (found(answer)) w.int32(NODE_ID).string(host).int32(port);
+          else w.int32(-1).string('').int32(-1);
+          w.int16(answer.errorCode).nullableString(answer.message);
+        });
         return;
       }
-      out.int16(KafkaErrorCode.NONE);
-      if (version >= 1) out.nullableString(null);
-      out.int32(NODE_ID).string(host).int32(port);
+      const [answer] = answers;
+      out.int16(answer.errorCode);
+      if (version >= 1) out.nullableString(answer.message);
+      if (found(answer)) out.int32(NODE_ID).string(host).int32(port);
+      else out.int32(-1).string('').int32(-1);
     };
   },
 };

@@ -5,7 +5,7 @@ import type { KafkaReader } from '../protocol/kafka-reader';
 import { ApiKey, NO_THROTTLE, type KafkaApi, type KafkaContext } from './kafka-api';
 
 /**
- * JoinGroup v0–5 on the broker's own coordinator. Kafka's consumer protocol
+ * JoinGroup v0–6 on the broker's own coordinator. Kafka's consumer protocol
  * metadata passes through as opaque bytes and the leader (a Kafka client)
  * assigns. Before v4 a client cannot answer MEMBER_ID_REQUIRED, so the edge
  * completes Kafka's two-step join for it with the id just issued.
@@ -14,7 +14,8 @@ export const joinGroupApi: KafkaApi = {
   key: ApiKey.JoinGroup,
   name: 'JoinGroup',
   minVersion: 0,
-  maxVersion: 5,
+  maxVersion: 6,
+  flexibleFrom: 6,
   async handle(input, version, context) {
     const groupId = input.string();
     const sessionTimeoutMs = input.int32();
@@ -22,10 +23,11 @@ export const joinGroupApi: KafkaApi = {
     const memberId = input.string();
     const groupInstanceId = version >= 5 ? (input.nullableString() ?? undefined) : undefined;
     const protocolType = input.string();
-    const protocols = input.array((protocol) => ({
+    const protocols = input.structs((protocol) => ({
       name: protocol.string(),
       metadata: protocol.bytes(),
     }));
+    input.skipTags(); // the request's own tagged fields (flexible versions)
     const request: JoinGroupRequest = {
       groupId,
       sessionTimeoutMs,
@@ -42,12 +44,12 @@ export const joinGroupApi: KafkaApi = {
       if (version >= 2) out.int32(NO_THROTTLE);
       if ('errorCode' in answer) {
         out.int16(answer.errorCode).int32(-1).string('').string('').string(answer.memberId);
-        out.array([], () => undefined);
+        out.structs([], () => undefined);
         return;
       }
       out.int16(KafkaErrorCode.NONE).int32(answer.generationId).string(answer.protocolName);
       out.string(answer.leader).string(answer.memberId);
-      out.array(answer.members, (w, member) => {
+      out.structs(answer.members, (w, member) => {
         w.string(member.memberId);
         if (version >= 5) w.nullableString(member.groupInstanceId ?? null);
         w.bytes(member.metadata);
@@ -75,18 +77,20 @@ async function join(
   }
 }
 
-/** SyncGroup v0–3: the leader's assignments in, each member's own bytes out. */
+/** SyncGroup v0–4: the leader's assignments in, each member's own bytes out. */
 export const syncGroupApi: KafkaApi = {
   key: ApiKey.SyncGroup,
   name: 'SyncGroup',
   minVersion: 0,
-  maxVersion: 3,
+  maxVersion: 4,
+  flexibleFrom: 4,
   async handle(input, version, context) {
     const groupId = input.string();
     const generationId = input.int32();
     const memberId = input.string();
     const groupInstanceId = version >= 3 ? (input.nullableString() ?? undefined) : undefined;
-    const assignments = input.array((a) => ({ memberId: a.string(), assignment: a.bytes() }));
+    const assignments = input.structs((a) => ({ memberId: a.string(), assignment: a.bytes() }));
+    input.skipTags(); // the request's own tagged fields (flexible versions)
     let errorCode: number = KafkaErrorCode.NONE;
     let assignment: Uint8Array = Buffer.alloc(0);
     try {
@@ -110,17 +114,19 @@ export const syncGroupApi: KafkaApi = {
   },
 };
 
-/** Heartbeat v0–3. */
+/** Heartbeat v0–4. */
 export const heartbeatApi: KafkaApi = {
   key: ApiKey.Heartbeat,
   name: 'Heartbeat',
   minVersion: 0,
-  maxVersion: 3,
+  maxVersion: 4,
+  flexibleFrom: 4,
   handle(input, version, context) {
     const groupId = input.string();
     const generationId = input.int32();
     const memberId = input.string();
     const groupInstanceId = version >= 3 ? (input.nullableString() ?? undefined) : undefined;
+    input.skipTags(); // the request's own tagged fields (flexible versions)
     const { errorCode } = answerOf(() =>
       context.broker.coordinator.heartbeat({ groupId, generationId, memberId, groupInstanceId }),
     );
@@ -131,21 +137,23 @@ export const heartbeatApi: KafkaApi = {
   },
 };
 
-/** LeaveGroup v0–3; v3 leaves several (static) members at once, each answered. */
+/** LeaveGroup v0–4; from v3 it leaves several (static) members at once, each answered. */
 export const leaveGroupApi: KafkaApi = {
   key: ApiKey.LeaveGroup,
   name: 'LeaveGroup',
   minVersion: 0,
-  maxVersion: 3,
+  maxVersion: 4,
+  flexibleFrom: 4,
   handle(input, version, context) {
     const groupId = input.string();
     const members =
       version >= 3
-        ? input.array((m: KafkaReader) => ({
+        ? input.structs((m: KafkaReader) => ({
             memberId: m.string(),
             groupInstanceId: m.nullableString() ?? undefined,
           }))
         : [{ memberId: input.string(), groupInstanceId: undefined }];
+    input.skipTags(); // the request's own tagged fields (flexible versions)
     const answers = members.map((member) => ({
       ...member,
       errorCode: answerOf(() =>
@@ -163,7 +171,7 @@ export const leaveGroupApi: KafkaApi = {
       }
       // The top-level code is for the request; per-member failures are in the list, as Kafka answers.
       out.int16(KafkaErrorCode.NONE);
-      out.array(answers, (w, answer) =>
+      out.structs(answers, (w, answer) =>
         w
           .string(answer.memberId)
           .nullableString(answer.groupInstanceId ?? null)

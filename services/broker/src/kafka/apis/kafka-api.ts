@@ -58,12 +58,23 @@ export interface KafkaApi {
   readonly name: string;
   readonly minVersion: number;
   readonly maxVersion: number;
+  /**
+   * The first flexible version (KIP-482), when one is served: from it the
+   * request header and body carry tagged fields and compact lengths, and so
+   * does the answer (its header too, but for ApiVersions).
+   */
+  readonly flexibleFrom?: number;
   /** Decodes the request body, runs it and returns how to write the answer. */
   handle(
     input: KafkaReader,
     version: number,
     context: KafkaContext,
   ): ResponseBody | Promise<ResponseBody>;
+}
+
+/** Whether a version of an API that this listener serves is a flexible one. */
+export function isFlexible(api: KafkaApi, version: number): boolean {
+  return api.flexibleFrom !== undefined && version >= api.flexibleFrom && version <= api.maxVersion;
 }
 
 /** Kafka's throttle_time_ms: this broker never throttles. */

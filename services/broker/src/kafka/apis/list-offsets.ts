@@ -5,7 +5,7 @@ const LATEST = -1;
 const EARLIEST = -2;
 
 /**
- * ListOffsets v0–3: latest is the high watermark, earliest the log start,
+ * ListOffsets v0–5: latest is the high watermark, earliest the log start,
  * else the first offset at or after a time. Version 0, which lag checkers
  * such as Burrow still send, answers with a list of offsets: here the one
  * offset found, as a request for at most one asks (none when none is).
@@ -14,17 +14,21 @@ export const listOffsetsApi: KafkaApi = {
   key: ApiKey.ListOffsets,
   name: 'ListOffsets',
   minVersion: 0,
-  maxVersion: 3,
+  maxVersion: 5,
   handle(input, version, context) {
     input.int32(); // replica id
     if (version >= 2) input.int8(); // isolation level
     const topics = input.array((topic) => ({
       name: topic.string(),
-      partitions: topic.array((partition) => ({
-        partition: partition.int32(),
-        timestamp: partition.int64(),
-        maxOffsets: version === 0 ? partition.int32() : 1,
-      })),
+      partitions: topic.array((partition) => {
+        const index = partition.int32();
+        if (version >= 4) partition.int32(); // current leader epoch: leaders never change here
+        return {
+          partition: index,
+          timestamp: partition.int64(),
+          maxOffsets: version === 0 ? partition.int32() : 1,
+        };
+      }),
     }));
     const answers = topics.map((topic) => ({
       name: topic.name,
@@ -68,6 +72,7 @@ export const listOffsetsApi: KafkaApi = {
             const found = answer.offset >= 0 && answer.maxOffsets > 0 ? [answer.offset] : [];
             p.array(found, (o, offset) => o.int64(offset));
           } else p.int64(answer.timestamp).int64(answer.offset);
+          if (version >= 4) p.int32(answer.offset >= 0 ? 0 : -1); // leader epoch
         }),
       );
     };

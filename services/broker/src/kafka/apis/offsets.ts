@@ -1,6 +1,8 @@
 import { ErrorReason, type OffsetCommitRequest } from '@hospital/proto';
 import { BrokerError } from '../../errors/broker-error';
 import { kafkaCodeOf, KafkaErrorCode } from '../protocol/error-codes';
+import type { KafkaReader } from '../protocol/kafka-reader';
+import type { KafkaWriter } from '../protocol/kafka-writer';
 import { ApiKey, NO_THROTTLE, type KafkaApi, type KafkaContext } from './kafka-api';
 
 /** Errors that belong to one partition of a commit, not to the whole request. */
@@ -11,43 +13,49 @@ const PARTITION_ERRORS = new Set<ErrorReason>([
 ]);
 
 /**
- * OffsetCommit v2–5, fenced by the coordinator as every commit is. A request
- * is stored as one unit; when one of its partitions is at fault, each
- * partition is committed on its own so the others still land, as in Kafka.
- * Retention per commit (v2–4) is ignored: the broker's offsets retention applies.
+ * OffsetCommit v2–8, fenced by the coordinator as every commit is (a static
+ * member, v7+, by its instance id too). A request is stored as one unit;
+ * when one of its partitions is at fault, each partition is committed on its
+ * own so the others still land, as in Kafka. Retention per commit (v2–4) is
+ * ignored: the broker's offsets retention applies. Leader epochs (v6+) are
+ * not kept, as leaders never change here.
  */
 export const offsetCommitApi: KafkaApi = {
   key: ApiKey.OffsetCommit,
   name: 'OffsetCommit',
   minVersion: 2,
-  maxVersion: 5,
+  maxVersion: 8,
+  flexibleFrom: 8,
   async handle(input, version, context) {
     const groupId = input.string();
     const generationId = input.int32();
     const memberId = input.string();
+    const groupInstanceId = version >= 7 ? (input.nullableString() ?? undefined) : undefined;
     if (version <= 4) input.int64(); // retention time
-    const topics = input.array((topic) => ({
+    const topics = input.structs((topic) => ({
       name: topic.string(),
-      partitions: topic.array((partition) => ({
-        partition: partition.int32(),
-        committedOffset: partition.int64(),
-        metadata: partition.nullableString() ?? '',
-      })),
+      partitions: topic.structs((partition) => {
+        const index = partition.int32();
+        const committedOffset = partition.int64();
+        if (version >= 6) partition.int32(); // committed leader epoch
+        return { partition: index, committedOffset, metadata: partition.nullableString() ?? '' };
+      }),
     }));
+    input.skipTags(); // the request's own tagged fields (flexible versions)
     const request: OffsetCommitRequest = {
       groupId,
       generationId,
       memberId,
-      groupInstanceId: undefined,
+      groupInstanceId,
       topics,
     };
     const codes = await commit(context, request);
     return (out) => {
       if (version >= 3) out.int32(NO_THROTTLE);
-      out.array(topics, (w, topic) =>
+      out.structs(topics, (w, topic) =>
         w
           .string(topic.name)
-          .array(topic.partitions, (p, partition) =>
+          .structs(topic.partitions, (p, partition) =>
             p.int32(partition.partition).int16(codes(topic.name, partition.partition)),
           ),
       );
@@ -88,42 +96,82 @@ async function commit(
   return (topic, partition) => codes.get(`${topic}\u0000${partition}`) ?? KafkaErrorCode.NONE;
 }
 
-/** OffsetFetch v1–4: -1 for a partition without a commit; from v2 a null topic list means every committed one. */
+interface CommittedTopic {
+  name: string;
+  partitions: { partition: number; committedOffset: number; metadata: string }[];
+}
+
+interface GroupOffsets {
+  groupId: string;
+  errorCode: number;
+  topics: CommittedTopic[];
+}
+
+/** No leader epoch is stored with a commit (v5+ answers carry this). */
+const NO_LEADER_EPOCH = -1;
+
+/**
+ * OffsetFetch v1–8: -1 for a partition without a commit; from v2 a null topic
+ * list means every committed one; from v8 one request reads several groups.
+ */
 export const offsetFetchApi: KafkaApi = {
   key: ApiKey.OffsetFetch,
   name: 'OffsetFetch',
   minVersion: 1,
-  maxVersion: 4,
+  maxVersion: 8,
+  flexibleFrom: 6,
   handle(input, version, context) {
-    const groupId = input.string();
-    const read = (topic: typeof input) => ({
-      name: topic.string(),
-      partitions: topic.array((p) => p.int32()),
-    });
-    const topics = version >= 2 ? input.nullableArray(read) : input.array(read);
-    let errorCode: number = KafkaErrorCode.NONE;
-    let answer: {
-      name: string;
-      partitions: { partition: number; committedOffset: number; metadata: string }[];
-    }[] = [];
-    try {
-      if (topics === null || topics.length > 0)
-        answer = context.broker.groups.fetch({ groupId, topics: topics ?? [] }).topics;
-    } catch (error) {
-      errorCode = kafkaCodeOf(error);
-    }
+    const readTopics = (reader: KafkaReader) => {
+      const read = (topic: KafkaReader) => ({
+        name: topic.string(),
+        partitions: topic.array((p) => p.int32()),
+      });
+      return version >= 2 ? reader.nullableStructs(read) : reader.structs(read);
+    };
+    const requested =
+      version >= 8
+        ? input.structs((group) => ({ groupId: group.string(), topics: readTopics(group) }))
+        : [{ groupId: input.string(), topics: readTopics(input) }];
+    if (version >= 7) input.boolean(); // require stable: there are no transactions to wait for
+    input.skipTags(); // the request's own tagged fields (flexible versions)
+    const groups = requested.map(({ groupId, topics }) => committed(context, groupId, topics));
+    const writeTopics = (out: KafkaWriter, group: GroupOffsets) =>
+      out.structs(group.topics, (w, topic) =>
+        w.string(topic.name).structs(topic.partitions, (p, partition) => {
+          p.int32(partition.partition).int64(partition.committedOffset);
+          if (version >= 5) p.int32(NO_LEADER_EPOCH);
+          p.nullableString(partition.metadata);
+          p.int16(version < 2 ? group.errorCode : KafkaErrorCode.NONE);
+        }),
+      );
     return (out) => {
       if (version >= 3) out.int32(NO_THROTTLE);
-      out.array(answer, (w, topic) =>
-        w.string(topic.name).array(topic.partitions, (p, partition) =>
-          p
-            .int32(partition.partition)
-            .int64(partition.committedOffset)
-            .nullableString(partition.metadata)
-            .int16(version < 2 ? errorCode : KafkaErrorCode.NONE),
-        ),
-      );
-      if (version >= 2) out.int16(errorCode);
+      if (version >= 8) {
+        out.structs(groups, (w, group) => {
+          w.string(group.groupId);
+          writeTopics(w, group);
+          w.int16(group.errorCode);
+        });
+        return;
+      }
+      writeTopics(out, groups[0]);
+      if (version >= 2) out.int16(groups[0].errorCode);
     };
   },
 };
+
+function committed(
+  context: KafkaContext,
+  groupId: string,
+  topics: { name: string; partitions: number[] }[] | null,
+): GroupOffsets {
+  try {
+    const answer =
+      topics === null || topics.length > 0
+        ? context.broker.groups.fetch({ groupId, topics: topics ?? [] }).topics
+        : [];
+    return { groupId, errorCode: KafkaErrorCode.NONE, topics: answer };
+  } catch (error) {
+    return { groupId, errorCode: kafkaCodeOf(error), topics: [] };
+  }
+}

@@ -2,12 +2,20 @@
 export class MalformedKafkaRequest extends Error {}
 
 /**
- * Reads Kafka's non-flexible wire types from one request body. Every read is
+ * Reads Kafka's wire types from one request body. Every read is
  * bounds-checked: a length that points past the frame, or an array count that
  * could not fit in it, is a MalformedKafkaRequest and never an allocation.
+ *
+ * In flexible versions (KIP-482) strings, bytes and arrays carry a compact
+ * length (an unsigned varint, one more than the length, 0 for null) and every
+ * struct ends in tagged fields. The same handler code reads both: set
+ * `flexible` once the version is known, and read arrays of structs with
+ * `structs`, which skips each item's tagged fields.
  */
 export class KafkaReader {
   private position: number;
+  /** Compact lengths and tagged fields, as the request's version says. */
+  flexible = false;
 
   constructor(
     private readonly buffer: Buffer,
@@ -85,6 +93,37 @@ export class KafkaReader {
     return raw % 2 === 0 ? raw / 2 : -(raw + 1) / 2;
   }
 
+  /** An unsigned varint (compact lengths, tag numbers and sizes). */
+  uvarint(): number {
+    let value = 0;
+    let shift = 0;
+    for (;;) {
+      this.need(1, 'unsigned varint');
+      const byte = this.buffer[this.position++];
+      value += (byte & 0x7f) * 2 ** shift;
+      if ((byte & 0x80) === 0) return value;
+      shift += 7;
+      if (shift > 28) throw new MalformedKafkaRequest('unsigned varint longer than 5 bytes');
+    }
+  }
+
+  /** A length prefix: int16 or int32 before flexible versions, a compact one (−1 for null) in them. */
+  private lengthPrefix(fixed: 'int16' | 'int32'): number {
+    if (this.flexible) return this.uvarint() - 1;
+    return fixed === 'int16' ? this.int16() : this.int32();
+  }
+
+  /** Skips a struct's tagged fields (flexible versions only): none is one this broker reads. */
+  skipTags(): void {
+    if (!this.flexible) return;
+    const count = this.uvarint();
+    this.need(count, 'tagged fields');
+    for (let index = 0; index < count; index++) {
+      this.uvarint(); // tag
+      this.raw(this.uvarint());
+    }
+  }
+
   string(): string {
     const value = this.nullableString();
     if (value === null) throw new MalformedKafkaRequest('a required string is null');
@@ -92,7 +131,7 @@ export class KafkaReader {
   }
 
   nullableString(): string | null {
-    const length = this.int16();
+    const length = this.lengthPrefix('int16');
     if (length < 0) return null;
     this.need(length, 'string');
     const value = this.buffer.toString('utf8', this.position, this.position + length);
@@ -105,7 +144,7 @@ export class KafkaReader {
   }
 
   nullableBytes(): Buffer | null {
-    const length = this.int32();
+    const length = this.lengthPrefix('int32');
     if (length < 0) return null;
     return this.raw(length);
   }
@@ -123,12 +162,25 @@ export class KafkaReader {
   }
 
   nullableArray<T>(item: (reader: KafkaReader) => T): T[] | null {
-    const count = this.int32();
+    const count = this.lengthPrefix('int32');
     if (count < 0) return null;
     // Every item takes at least one byte: a count larger than what is left is a lie.
     this.need(count, 'array');
     const items: T[] = [];
     for (let index = 0; index < count; index++) items.push(item(this));
     return items;
+  }
+
+  /** An array of structs: in flexible versions each item ends in tagged fields. */
+  structs<T>(item: (reader: KafkaReader) => T): T[] {
+    return this.nullableStructs(item) ?? [];
+  }
+
+  nullableStructs<T>(item: (reader: KafkaReader) => T): T[] | null {
+    return this.nullableArray((reader) => {
+      const value = item(reader);
+      reader.skipTags();
+      return value;
+    });
   }
 }

@@ -1,7 +1,13 @@
-/** Writes Kafka's non-flexible wire types into a buffer that grows as needed. */
+/**
+ * Writes Kafka's wire types into a buffer that grows as needed. With
+ * `flexible` set (KIP-482 versions) strings, bytes and arrays get compact
+ * lengths, and `structs` and `tags` end each struct with empty tagged fields.
+ */
 export class KafkaWriter {
   private buffer: Buffer;
   private position = 0;
+  /** Compact lengths and tagged fields, as the response's version says. */
+  flexible = false;
 
   constructor(initialBytes = 256) {
     this.buffer = Buffer.allocUnsafe(initialBytes);
@@ -68,14 +74,37 @@ export class KafkaWriter {
     return this;
   }
 
+  /** An unsigned varint (compact lengths, tag counts). */
+  uvarint(value: number): this {
+    let rest = value;
+    this.room(5);
+    while (rest >= 0x80) {
+      this.buffer[this.position++] = (rest & 0x7f) | 0x80;
+      rest >>>= 7;
+    }
+    this.buffer[this.position++] = rest;
+    return this;
+  }
+
+  /** A length prefix: int16 or int32 before flexible versions, compact (−1 for null) in them. */
+  private lengthPrefix(value: number, fixed: 'int16' | 'int32'): this {
+    if (this.flexible) return this.uvarint(value + 1);
+    return fixed === 'int16' ? this.int16(value) : this.int32(value);
+  }
+
+  /** Ends a struct in flexible versions: no tagged fields. */
+  tags(): this {
+    return this.flexible ? this.uvarint(0) : this;
+  }
+
   string(value: string): this {
     return this.nullableString(value);
   }
 
   nullableString(value: string | null): this {
-    if (value === null) return this.int16(-1);
+    if (value === null) return this.lengthPrefix(-1, 'int16');
     const length = Buffer.byteLength(value, 'utf8');
-    this.int16(length);
+    this.lengthPrefix(length, 'int16');
     this.room(length);
     this.buffer.write(value, this.position, 'utf8');
     this.position += length;
@@ -87,8 +116,8 @@ export class KafkaWriter {
   }
 
   nullableBytes(value: Uint8Array | null): this {
-    if (value === null) return this.int32(-1);
-    this.int32(value.length);
+    if (value === null) return this.lengthPrefix(-1, 'int32');
+    this.lengthPrefix(value.length, 'int32');
     return this.raw(value);
   }
 
@@ -100,14 +129,22 @@ export class KafkaWriter {
   }
 
   array<T>(items: readonly T[], item: (writer: this, value: T) => void): this {
-    this.int32(items.length);
+    this.lengthPrefix(items.length, 'int32');
     for (const value of items) item(this, value);
     return this;
   }
 
   nullableArray<T>(items: readonly T[] | null, item: (writer: this, value: T) => void): this {
-    if (items === null) return this.int32(-1);
+    if (items === null) return this.lengthPrefix(-1, 'int32');
     return this.array(items, item);
+  }
+
+  /** An array of structs: in flexible versions each item ends in (empty) tagged fields. */
+  structs<T>(items: readonly T[], item: (writer: this, value: T) => void): this {
+    return this.array(items, (writer, value) => {
+      item(writer, value);
+      writer.tags();
+    });
   }
 
   /** Starts again from empty, keeping the buffer. */
