@@ -3,9 +3,11 @@ import { damageBytes, Random } from './mutate';
 
 /**
  * The Kafka half of `npm run fuzz`: frames built by KafkaJS's own request
- * encoders (an independent codec), for every API the listener serves at a
- * version it serves, then sent as they are, damaged, cut short, with a
- * header from another API or version, or replaced by noise. A clear answer
+ * encoders (an independent codec) for every API the listener serves at a
+ * classic version it serves, and by @platformatic/kafka's for the flexible
+ * versions (compact types, tagged fields, request header v2); then sent as
+ * they are, damaged, cut short, with a header from another API or version,
+ * or replaced by noise. A clear answer
  * is a response frame with the request's correlation id, or the connection
  * closed by the broker (what Kafka does with a request it cannot read).
  * A connection left open with no answer is unclear, except on the calls that
@@ -23,6 +25,8 @@ type Builder = (args: Record<string, unknown>) => KafkaJsRequest;
 
 const TOPIC = 'patient.checkout';
 const LONG_POLLS = new Set(['Produce', 'Fetch', 'JoinGroup', 'SyncGroup']);
+/** Valid frames that Kafka closes the connection on when sent first: SASL tokens need the handshake before them. */
+const CLOSED_WHEN_ALONE = new Set(['SaslAuthenticate']);
 /** How long an answer may take: requests that may hold, and frames the broker is still waiting to complete, are given less. */
 const ANSWER_WITHIN_MS = 3_000;
 const LONG_POLL_MS = 2_000;
@@ -218,6 +222,154 @@ function builder(folder: string, version: number): Builder {
   return require(`kafkajs/src/protocol/requests/${folder}/v${version}/request`) as Builder;
 }
 
+/** One request body, encoded by an independent client library. */
+interface Encoded {
+  apiKey: number;
+  apiVersion: number;
+  body: Buffer;
+  /** Sent with request header v2 (tagged fields after the client id). */
+  flexible: boolean;
+}
+
+interface FuzzedApi {
+  name: string;
+  versions: number[];
+  encode(version: number): Promise<Encoded>;
+}
+
+const KAFKAJS_APIS: FuzzedApi[] = APIS.map((api) => ({
+  name: api.name,
+  versions: api.versions,
+  async encode(version) {
+    const request = builder(api.folder, version)(api.args);
+    const body = (await request.encode()).buffer;
+    return { apiKey: request.apiKey, apiVersion: request.apiVersion, body, flexible: false };
+  },
+}));
+
+type Platformatic = typeof import('@platformatic/kafka');
+let platformatic: Promise<Platformatic> | undefined;
+
+/** An API at the one version @platformatic/kafka's own encoder writes (flexible ones, and ListOffsets v5). */
+function platformaticApi(
+  name: string,
+  encode: (kafka: Platformatic) => {
+    api: { key: number; version: number };
+    request: { buffer: Buffer };
+    flexible?: boolean;
+  },
+): FuzzedApi {
+  return {
+    name,
+    versions: [0],
+    async encode() {
+      platformatic ??= import('@platformatic/kafka');
+      const { api, request, flexible = true } = encode(await platformatic);
+      return { apiKey: api.key, apiVersion: api.version, body: request.buffer, flexible };
+    },
+  };
+}
+
+const RANGE_METADATA = Buffer.from([0, 0, 0, 0, 0, 1, 0, 1, 120, 255, 255, 255, 255]);
+
+/** The listener's newest versions, as @platformatic/kafka (which speaks only those) encodes them. */
+const PLATFORMATIC_APIS: FuzzedApi[] = [
+  platformaticApi('ApiVersions', (k) => ({
+    api: k.apiVersionsV3.api,
+    request: k.apiVersionsV3.createRequest('fuzz', '1.0'),
+  })),
+  platformaticApi('Metadata', (k) => ({
+    api: k.metadataV9.api,
+    request: k.metadataV9.createRequest([TOPIC], false, false),
+  })),
+  platformaticApi('FindCoordinator', (k) => ({
+    api: k.findCoordinatorV4.api,
+    request: k.findCoordinatorV4.createRequest(0, ['fuzz', 'billing']),
+  })),
+  platformaticApi('Fetch', (k) => ({
+    api: k.fetchV12.api,
+    request: k.fetchV12.createRequest(
+      50,
+      1,
+      1 << 20,
+      1,
+      0,
+      -1,
+      [
+        {
+          topicId: TOPIC,
+          partitions: [
+            {
+              partition: 0,
+              currentLeaderEpoch: 0,
+              fetchOffset: 0n,
+              lastFetchedEpoch: 0,
+              partitionMaxBytes: 1 << 20,
+            },
+          ],
+        },
+      ],
+      [],
+      '',
+    ),
+  })),
+  platformaticApi('ListOffsets', (k) => ({
+    api: k.listOffsetsV5.api,
+    request: k.listOffsetsV5.createRequest(-1, 1, [
+      { name: TOPIC, partitions: [{ partitionIndex: 0, currentLeaderEpoch: 0, timestamp: -1n }] },
+    ]),
+    flexible: false,
+  })),
+  platformaticApi('JoinGroup', (k) => ({
+    api: k.joinGroupV6.api,
+    request: k.joinGroupV6.createRequest('fuzz', 10_000, 300, '', null, 'consumer', [
+      { name: 'range', metadata: RANGE_METADATA },
+    ]),
+  })),
+  platformaticApi('SyncGroup', (k) => ({
+    api: k.syncGroupV4.api,
+    request: k.syncGroupV4.createRequest('fuzz', 1, 'fuzz-member', null, 'consumer', 'range', [
+      { memberId: 'fuzz-member', assignment: Buffer.from([0, 0, 0, 0, 0, 0]) },
+    ]),
+  })),
+  platformaticApi('Heartbeat', (k) => ({
+    api: k.heartbeatV4.api,
+    request: k.heartbeatV4.createRequest('fuzz', 1, 'fuzz-member', null),
+  })),
+  platformaticApi('LeaveGroup', (k) => ({
+    api: k.leaveGroupV4.api,
+    request: k.leaveGroupV4.createRequest('fuzz', [
+      { memberId: 'fuzz-member', groupInstanceId: null },
+    ]),
+  })),
+  platformaticApi('OffsetCommit', (k) => ({
+    api: k.offsetCommitV8.api,
+    request: k.offsetCommitV8.createRequest('fuzz', -1, '', null, [
+      {
+        name: TOPIC,
+        partitions: [
+          {
+            partitionIndex: 0,
+            committedOffset: 0n,
+            committedLeaderEpoch: -1,
+            committedMetadata: null,
+          },
+        ],
+      },
+    ]),
+  })),
+  platformaticApi('OffsetFetch', (k) => ({
+    api: k.offsetFetchV8.api,
+    request: k.offsetFetchV8.createRequest(
+      [{ groupId: 'fuzz', memberEpoch: -1, topics: [{ name: TOPIC, partitionIndexes: [0] }] }],
+      false,
+    ),
+  })),
+];
+
+/** Every API and version fuzzed: KafkaJS's encoders for the classic versions, @platformatic/kafka's for the flexible ones. */
+const FUZZED_APIS: FuzzedApi[] = [...KAFKAJS_APIS, ...PLATFORMATIC_APIS];
+
 /** The broker's default BROKER_MAX_REQUEST_BYTES, which the fuzzed broker runs with. */
 const MAX_REQUEST_BYTES = 16 << 20;
 
@@ -226,21 +378,17 @@ function decided(size: number, sent: number): boolean {
   return size < 8 || size > MAX_REQUEST_BYTES || size <= sent - 4;
 }
 
-/** A valid frame (size, header v1, body) for one API at one version. */
-async function validFrame(
-  api: (typeof APIS)[number],
-  version: number,
-  correlationId: number,
-): Promise<Buffer> {
-  const request = builder(api.folder, version)(api.args);
-  const body = (await request.encode()).buffer;
-  const header = Buffer.alloc(8 + 2 + 4);
-  header.writeInt16BE(request.apiKey, 0);
-  header.writeInt16BE(request.apiVersion, 2);
+/** A valid frame (size, header v1 or v2, body) for one API at one version. */
+async function validFrame(api: FuzzedApi, version: number, correlationId: number): Promise<Buffer> {
+  const { apiKey, apiVersion, body, flexible } = await api.encode(version);
+  const header = Buffer.alloc(8 + 2 + 4 + 1);
+  header.writeInt16BE(apiKey, 0);
+  header.writeInt16BE(apiVersion, 2);
   header.writeInt32BE(correlationId, 4);
   header.writeInt16BE(4, 8);
   header.write('fuzz', 10);
-  const frame = Buffer.concat([Buffer.alloc(4), header.subarray(0, 14), body]);
+  header.writeInt8(0, 14); // header v2: no tagged fields
+  const frame = Buffer.concat([Buffer.alloc(4), header.subarray(0, flexible ? 15 : 14), body]);
   frame.writeInt32BE(frame.length - 4, 0);
   return frame;
 }
@@ -250,7 +398,7 @@ async function hostileFrame(
   random: Random,
   correlationId: number,
 ): Promise<{ api: string; bytes: Buffer; complete: boolean; correlationId?: number }> {
-  const api = random.pick(APIS);
+  const api = random.pick(FUZZED_APIS);
   const version = random.pick(api.versions);
   const valid = await validFrame(api, version, correlationId);
   const body = valid.subarray(4);
@@ -275,7 +423,7 @@ async function hostileFrame(
     }
     case 3: {
       const other = Buffer.from(body);
-      other.writeInt16BE(random.pick([...APIS.map(() => random.int(70)), -1, 1000]), 0); // another API's key
+      other.writeInt16BE(random.pick([...FUZZED_APIS.map(() => random.int(70)), -1, 1000]), 0); // another API's key
       return { api: 'unknown-key', bytes: reframe(other), complete: true };
     }
     case 4:
@@ -366,6 +514,22 @@ export async function fuzzKafka(
     address.slice(0, address.lastIndexOf(':')),
     Number(address.slice(address.lastIndexOf(':') + 1)),
   ];
+  // Each valid frame once, first: one the broker refuses means the fuzzer's baseline is wrong.
+  let correlationId = count;
+  for (const api of FUZZED_APIS)
+    for (const version of api.versions) {
+      const bytes = await validFrame(api, version, ++correlationId);
+      const wait: { ms: number; outcome: KafkaOutcome } = LONG_POLLS.has(api.name)
+        ? { ms: LONG_POLL_MS, outcome: 'held (long poll)' }
+        : { ms: ANSWER_WITHIN_MS, outcome: 'unclear' };
+      const [outcome, detail] = await exchange(host, port, bytes, correlationId, wait);
+      const refused = outcome === 'closed' && !CLOSED_WHEN_ALONE.has(api.name);
+      record(
+        'kafka valid frames',
+        refused ? 'unclear' : outcome,
+        refused ? `${api.name} v${bytes.readInt16BE(6)}: a valid frame was refused` : detail,
+      );
+    }
   let done = 0;
   await pool(count, async (index) => {
     const correlationId = index + 1;
