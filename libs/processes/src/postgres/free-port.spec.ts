@@ -1,5 +1,5 @@
 import { createServer } from 'node:net';
-import { ephemeralPortRange, findFreePortBlock } from './free-port';
+import { ephemeralPortRange, findFreePortBlock, portBlockStarts } from './free-port';
 
 describe('processes/free-port', () => {
   it('gives replica ports below the ephemeral range, where no outgoing connection can take one', async () => {
@@ -11,6 +11,21 @@ describe('processes/free-port', () => {
       // Every port of the block can be listened on.
       for (let port = base; port < base + 16; port++) await listenAndClose(port);
     }
+  });
+
+  it('goes above the ephemeral range when there is no room below it, and anywhere only when there is none on either side', () => {
+    expect(portBlockStarts(16, { low: 32_768, high: 60_999 })).toEqual({
+      first: 20_000,
+      last: 32_752,
+    });
+    expect(portBlockStarts(16, { low: 10_000, high: 40_000 })).toEqual({
+      first: 40_001,
+      last: 65_520,
+    });
+    expect(portBlockStarts(16, { low: 1_024, high: 65_535 })).toEqual({
+      first: 1_024,
+      last: 65_520,
+    });
   });
 
   it("reads Linux's ephemeral range, and falls back to IANA's where there is none", () => {

@@ -39,25 +39,42 @@ export function ephemeralPortRange(
 
 /** Below the ephemeral range and above the well-known and common service ports. */
 const FIRST_FIXED_PORT = 20_000;
+const LAST_PORT = 65_535;
+
+/**
+ * Where a block of `count` replica ports may start: below the ephemeral
+ * range, else above it. Only when neither side has room, anywhere above the
+ * privileged ports: an outgoing connection may then take one of them.
+ */
+export function portBlockStarts(
+  count: number,
+  ephemeral: { low: number; high: number },
+): { first: number; last: number } {
+  if (ephemeral.low - count >= FIRST_FIXED_PORT)
+    return { first: FIRST_FIXED_PORT, last: ephemeral.low - count };
+  if (LAST_PORT - count + 1 >= ephemeral.high + 1)
+    return { first: ephemeral.high + 1, last: LAST_PORT - count + 1 };
+  return { first: 1_024, last: LAST_PORT - count + 1 };
+}
 
 /**
  * The first of `count` consecutive free ports on 127.0.0.1, for replicas
  * numbered from a base port that stay theirs across restarts. The block lies
- * below the ephemeral range: a port in it could be taken at any moment as the
- * local end of some outgoing connection (a Postgres or gRPC client's), and a
- * replica restarted on it would fail with EADDRINUSE.
+ * outside the ephemeral range where the machine leaves room: a port inside
+ * it could be taken at any moment as the local end of some outgoing
+ * connection (a Postgres or gRPC client's), and a replica restarted on it
+ * would fail with EADDRINUSE.
  */
 export async function findFreePortBlock(count: number): Promise<number> {
-  const { low } = ephemeralPortRange();
-  const top = low - count;
-  if (top < FIRST_FIXED_PORT)
-    throw new Error(`no room for ${count} ports below the ephemeral range (${low})`);
+  const { first, last } = portBlockStarts(count, ephemeralPortRange());
   for (let attempt = 0; attempt < 50; attempt++) {
     // A random start, so that two demos or test runs at once rarely probe the same block.
-    const base = FIRST_FIXED_PORT + Math.floor(Math.random() * (top - FIRST_FIXED_PORT + 1));
+    const base = first + Math.floor(Math.random() * (last - first + 1));
     let free = true;
     for (let port = base; free && port < base + count; port++) free = await isFree(port);
     if (free) return base;
   }
-  throw new Error(`no ${count} consecutive free ports found on 127.0.0.1 below ${low}`);
+  throw new Error(
+    `no ${count} consecutive free ports found on 127.0.0.1 in ${first}..${last + count - 1}`,
+  );
 }
