@@ -13,6 +13,7 @@ import type { BrokerConfig } from './config/broker-config';
 import { BrokerModule } from './grpc/broker.module';
 import { startAdminHttp, type RunningAdminHttp } from './http/start-admin-http';
 import { startKafkaListener, type RunningKafkaListener } from './kafka/kafka-listener';
+import type { RequestBudgetView } from './kafka/request-budget';
 import { GrpcExceptionFilter } from './grpc/grpc-exception.filter';
 import { MalformedRequestGuard } from './grpc/malformed-request';
 import { DataStreams } from './grpc/data-streams';
@@ -25,6 +26,8 @@ export interface RunningBroker {
   address: string;
   /** host:port of the Kafka protocol listener, when BROKER_KAFKA_PORT is set. */
   kafkaAddress: string | undefined;
+  /** The Kafka listener's request budget, when it runs. */
+  kafkaRequests: RequestBudgetView | undefined;
   /** The admin HTTP port: dashboard, /health, /metrics. */
   dashboardUrl: string;
   /** Stops taking calls, lets in-flight ones finish, flushes and closes the logs. */
@@ -111,7 +114,7 @@ export async function startBrokerServer(
     if (config.kafkaPort !== undefined)
       kafka = await startKafkaListener(broker, logger, config.host, config.kafkaPort);
     // After gRPC listens, so the admin port's /health means the whole broker is up.
-    http = await startAdminHttp(broker, logger);
+    http = await startAdminHttp(broker, logger, kafka?.requests);
   } catch (error) {
     await kafka?.close();
     await app.close();
@@ -129,6 +132,7 @@ export async function startBrokerServer(
     broker,
     address,
     kafkaAddress: kafka?.address,
+    kafkaRequests: kafka?.requests,
     dashboardUrl: admin.url,
     close: () =>
       (closing ??= (async () => {

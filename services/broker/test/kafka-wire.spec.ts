@@ -2,6 +2,7 @@ import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { KafkaReader } from '../src/kafka/protocol/kafka-reader';
 import { KafkaWriter } from '../src/kafka/protocol/kafka-writer';
+import type { RequestBudgetView } from '../src/kafka/request-budget';
 import { kafkaJs } from './support/kafka-clients';
 import { startTestBroker, type TestBroker } from './support/start-test-broker';
 
@@ -259,5 +260,76 @@ describe('broker Kafka listener: the wire, bad input and versions', () => {
     expect((await offsets(-2)).map((p) => p.offsets)).toEqual([[0], [0], [0], [0]]);
     expect((await offsets(-1, 0)).map((p) => p.offsets)).toEqual([[], [], [], []]);
     raw.close();
+  });
+});
+
+/** Resolves once `check` holds, looking again on every turn of the event loop. */
+async function whenTrue(check: () => boolean): Promise<void> {
+  while (!check()) await new Promise((resolve) => setImmediate(resolve));
+}
+
+describe('broker Kafka listener: the request budget shared by every connection', () => {
+  let broker: TestBroker;
+  let requests: RequestBudgetView;
+  let address: string;
+  beforeAll(async () => {
+    broker = await startTestBroker({
+      BROKER_KAFKA_PORT: '0',
+      BROKER_KAFKA_MAX_QUEUED_BYTES: '1024',
+    });
+    requests = broker.running.kafkaRequests as RequestBudgetView;
+    address = broker.running.kafkaAddress as string;
+  });
+  afterAll(() => broker?.stop());
+
+  /** A Fetch v11 at the log end that long-polls, padded past the whole budget by its rack id. */
+  const longPoll = (raw: RawKafka, maxWaitMs: number) =>
+    raw.request(1, 11, (out) => {
+      out
+        .int32(-1)
+        .int32(maxWaitMs)
+        .int32(1)
+        .int32(1 << 20);
+      out.int8(0).int32(0).int32(-1); // isolation level, session id and epoch
+      out.array(['patient.checkout'], (w, name) =>
+        w.string(name).array([0], (p, partition) => {
+          p.int32(partition).int32(-1).int64(0); // partition, leader epoch, fetch offset
+          p.int64(-1).int32(1 << 20); // log start offset, partition max bytes
+        }),
+      );
+      out.array([], () => undefined).string('r'.repeat(1_100));
+    });
+
+  it("holds another connection's request while the budget is full, and answers it once the first is answered", async () => {
+    const holder = await RawKafka.open(address);
+    const order: string[] = [];
+    const held = longPoll(holder, 1_000).then((body) =>
+      order.push(body ? 'long poll answered' : 'long poll closed'),
+    );
+    await whenTrue(() => requests.usedBytes > 1_024);
+    const waiter = await RawKafka.open(address);
+    const waited = waiter
+      .request(18, 2)
+      .then((body) => order.push(body ? 'ApiVersions answered' : 'ApiVersions closed'));
+    await whenTrue(() => requests.waiters === 1);
+    await Promise.all([held, waited]);
+    expect(order).toEqual(['long poll answered', 'ApiVersions answered']);
+    await whenTrue(() => requests.usedBytes === 0);
+    holder.close();
+    waiter.close();
+  });
+
+  it('forgets a connection that closed while it waited, and gives back all it held', async () => {
+    const holder = await RawKafka.open(address);
+    const held = longPoll(holder, 500);
+    await whenTrue(() => requests.usedBytes > 1_024);
+    const quitter = await RawKafka.open(address);
+    void quitter.request(18, 2);
+    await whenTrue(() => requests.waiters === 1);
+    quitter.close();
+    await whenTrue(() => requests.waiters === 0);
+    expect(await held).toBeDefined();
+    await whenTrue(() => requests.usedBytes === 0);
+    holder.close();
   });
 });

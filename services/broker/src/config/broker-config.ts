@@ -40,6 +40,8 @@ export interface BrokerConfig {
   maxBatchBytes: number;
   /** BROKER_MAX_REQUEST_BYTES: largest gRPC message either way (default 16 MiB). */
   maxRequestBytes: number;
+  /** BROKER_KAFKA_MAX_QUEUED_BYTES: Kafka request bytes held across all connections before they stop being read (default 128 MiB; Kafka's queued.max.request.bytes). */
+  kafkaMaxQueuedBytes: number;
   /** BROKER_MAX_PARTITIONS: most partitions per topic (default 1000). */
   maxPartitions: number;
   /** BROKER_MAX_WAIT_MS: cap on a Fetch long poll and a Produce timeout (default 30000). */
@@ -163,6 +165,7 @@ export function loadBrokerConfig(env: NodeJS.ProcessEnv = process.env): BrokerCo
     retentionCheckMs: integer(env, 'BROKER_RETENTION_CHECK_MS', 60_000, 100),
     maxBatchBytes: integer(env, 'BROKER_MAX_BATCH_BYTES', 1024 * 1024, 64),
     maxRequestBytes: integer(env, 'BROKER_MAX_REQUEST_BYTES', 16 * 1024 * 1024, 1024),
+    kafkaMaxQueuedBytes: integer(env, 'BROKER_KAFKA_MAX_QUEUED_BYTES', 128 * 1024 * 1024, 1024),
     maxPartitions: integer(env, 'BROKER_MAX_PARTITIONS', 1000, 1),
     maxWaitMs: integer(env, 'BROKER_MAX_WAIT_MS', 30_000, 0),
     initialTopics: topics(env.BROKER_TOPICS ?? 'patient.checkout:4'),

@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { Broker } from '../broker';
 import { ActionsController } from './actions/actions.controller';
 import { AdminTokenGuard } from './admin-token.guard';
+import type { RequestBudgetView } from '../kafka/request-budget';
 import { brokerMetrics } from './broker-metrics';
 import { BROKER_METRICS, DASHBOARD_DIR, DashboardController } from './dashboard.controller';
 import { DashboardService } from './dashboard.service';
@@ -10,7 +11,11 @@ import { SupervisorRelayModule } from './controls/supervisor-relay.module';
 /** Nest wiring of the broker's admin HTTP port: dashboard, live events, controls, health, metrics. */
 @Module({})
 export class AdminHttpModule {
-  static forBroker(broker: Broker, dashboardDir: string): DynamicModule {
+  static forBroker(
+    broker: Broker,
+    dashboardDir: string,
+    kafkaRequests?: RequestBudgetView,
+  ): DynamicModule {
     return {
       module: AdminHttpModule,
       imports: [SupervisorRelayModule.register(broker)],
@@ -18,7 +23,7 @@ export class AdminHttpModule {
       providers: [
         { provide: Broker, useValue: broker },
         { provide: DASHBOARD_DIR, useValue: dashboardDir },
-        { provide: BROKER_METRICS, useFactory: () => brokerMetrics(broker) },
+        { provide: BROKER_METRICS, useFactory: () => brokerMetrics(broker, kafkaRequests) },
         DashboardService,
         AdminTokenGuard,
       ],

@@ -1,10 +1,29 @@
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Broker } from '../broker';
+import type { RequestBudgetView } from '../kafka/request-budget';
 
 /** Prometheus metrics of the broker, read from its state at scrape time. */
-export function brokerMetrics(broker: Broker): Registry {
+export function brokerMetrics(broker: Broker, kafkaRequests?: RequestBudgetView): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'broker_' });
+  if (kafkaRequests) {
+    new Gauge({
+      name: 'broker_kafka_request_bytes_held',
+      help: 'bytes of Kafka requests read and not yet answered, across connections (bounded by BROKER_KAFKA_MAX_QUEUED_BYTES)',
+      registers: [registry],
+      collect() {
+        this.set(kafkaRequests.usedBytes);
+      },
+    });
+    new Gauge({
+      name: 'broker_kafka_connections_waiting',
+      help: 'Kafka connections not read until the request budget has room',
+      registers: [registry],
+      collect() {
+        this.set(kafkaRequests.waiters);
+      },
+    });
+  }
   const partitionGauge = (
     name: string,
     help: string,

@@ -1,3 +1,4 @@
+import type { RequestBudgetView } from '../kafka/request-budget';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { NestFactory } from '@nestjs/core';
@@ -17,9 +18,13 @@ export interface RunningAdminHttp {
 }
 
 /** Serves the admin HTTP port (its own Nest app next to the gRPC one). */
-export async function startAdminHttp(broker: Broker, logger: Logger): Promise<RunningAdminHttp> {
+export async function startAdminHttp(
+  broker: Broker,
+  logger: Logger,
+  kafkaRequests?: RequestBudgetView,
+): Promise<RunningAdminHttp> {
   const app = await NestFactory.create<NestExpressApplication>(
-    AdminHttpModule.forBroker(broker, DASHBOARD_DIR),
+    AdminHttpModule.forBroker(broker, DASHBOARD_DIR, kafkaRequests),
     {
       logger: new PinoNestLogger(logger.child({ component: 'http' })),
       // Open event streams would otherwise hold a shutdown forever.

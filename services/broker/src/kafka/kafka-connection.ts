@@ -11,6 +11,7 @@ import {
 } from './apis/kafka-api';
 import { KafkaReader, MalformedKafkaRequest } from './protocol/kafka-reader';
 import { KafkaWriter } from './protocol/kafka-writer';
+import type { RequestBudget } from './request-budget';
 
 export interface KafkaConnectionOptions {
   broker: Broker;
@@ -20,6 +21,10 @@ export interface KafkaConnectionOptions {
   maxRequestBytes: number;
   /** Requests read ahead of their responses; past it the socket stops being read until answers go out. */
   maxInFlight: number;
+  /** Request bytes held across every connection; when it is full this one stops reading until room is made. */
+  budget: RequestBudget;
+  /** Called each time this connection has to wait for the budget. */
+  onBudgetFull(): void;
   /** Called with each API version a client uses for the first time on this connection. */
   onVersionUsed(clientId: string, api: string, version: number): void;
 }
@@ -31,6 +36,8 @@ interface Pending {
   flexible: boolean;
   /** Response header v1 (tagged fields after the correlation id): flexible versions but ApiVersions'. */
   headerTags: boolean;
+  /** Its size, reserved in the budget until the answer is written. */
+  bytes: number;
   answer: Promise<ResponseBody>;
 }
 
@@ -51,6 +58,10 @@ export class KafkaConnection {
   private readonly session: KafkaSession & { clientId: string };
   private readonly context: KafkaContext;
   private closed = false;
+  /** Budget bytes reserved for the frame being read (its size prefix is known). */
+  private reserved = 0;
+  /** Set while waiting for room in the budget: stops waiting. */
+  private cancelWait: (() => void) | undefined;
 
   constructor(
     private readonly socket: Socket,
@@ -90,6 +101,20 @@ export class KafkaConnection {
     this.closed = true;
     this.aborts.abort();
     this.buffered = [];
+    this.cancelWait?.();
+    this.cancelWait = undefined;
+    const held = this.queue.reduce((sum, pending) => sum + pending.bytes, this.reserved);
+    this.queue.length = 0;
+    this.reserved = 0;
+    this.options.budget.release(held);
+  }
+
+  /** Reads the socket unless too many answers are owed or the budget has no room. */
+  private updateReading(): void {
+    if (this.closed) return;
+    const read = this.cancelWait === undefined && this.queue.length < this.options.maxInFlight;
+    if (read && this.socket.isPaused()) this.socket.resume();
+    else if (!read && !this.socket.isPaused()) this.socket.pause();
   }
 
   private close(reason: string, details: object = {}): void {
@@ -100,11 +125,13 @@ export class KafkaConnection {
     this.destroy();
   }
 
-  private onData(chunk: Buffer): void {
+  private onData(chunk?: Buffer): void {
     if (this.closed) return;
-    this.buffered.push(chunk);
-    this.bufferedBytes += chunk.length;
-    while (!this.closed && this.bufferedBytes >= 4) {
+    if (chunk) {
+      this.buffered.push(chunk);
+      this.bufferedBytes += chunk.length;
+    }
+    while (!this.closed && this.cancelWait === undefined && this.bufferedBytes >= 4) {
       const head = this.buffered.length === 1 ? this.buffered[0] : this.flatten();
       const size = head.readInt32BE(0);
       if (size < 8 || size > this.options.maxRequestBytes) {
@@ -113,6 +140,7 @@ export class KafkaConnection {
         });
         return;
       }
+      if (this.reserved === 0 && !this.reserve(size)) return;
       if (this.bufferedBytes < 4 + size) return;
       const all = this.flatten();
       const frame = all.subarray(4, 4 + size);
@@ -121,6 +149,30 @@ export class KafkaConnection {
       this.bufferedBytes = rest.length;
       this.onFrame(frame);
     }
+  }
+
+  /** Reserves a request's size before its body is buffered; false when it has to wait for room. */
+  private reserve(size: number): boolean {
+    if (this.options.budget.tryTake(size)) {
+      this.reserved = size;
+      return true;
+    }
+    this.options.onBudgetFull();
+    this.cancelWait = this.options.budget.waitFor(size, () => {
+      this.cancelWait = undefined;
+      if (this.closed) {
+        this.options.budget.release(size);
+        return;
+      }
+      this.reserved = size;
+      // Not inside the releasing connection's call: go on reading on a later tick.
+      queueMicrotask(() => {
+        this.updateReading();
+        this.onData();
+      });
+    });
+    this.updateReading();
+    return false;
   }
 
   private flatten(): Buffer {
@@ -187,9 +239,11 @@ export class KafkaConnection {
       flexible,
       // ApiVersions answers with header v0 in every version, so any client can read it.
       headerTags: flexible && key !== ApiKey.ApiVersions,
+      bytes: this.reserved,
       answer: answer.catch((error: unknown) => this.failed(api.name, version, error)),
     });
-    if (this.queue.length >= this.options.maxInFlight) this.socket.pause();
+    this.reserved = 0;
+    this.updateReading();
     void this.drain();
   }
 
@@ -221,14 +275,14 @@ export class KafkaConnection {
         }
         this.queue.shift();
         if (this.closed) return;
+        this.options.budget.release(next.bytes);
         if (body && !this.write(next, body)) return;
         if (this.session.closeAfterResponse) {
           this.socket.end();
           this.onClosed();
           return;
         }
-        if (this.queue.length < this.options.maxInFlight && this.socket.isPaused())
-          this.socket.resume();
+        this.updateReading();
       }
     } finally {
       this.writing = false;

@@ -2,11 +2,14 @@ import { createServer, type Server } from 'node:net';
 import type { Logger } from 'pino';
 import type { Broker } from '../broker';
 import { KafkaConnection } from './kafka-connection';
+import { RequestBudget, type RequestBudgetView } from './request-budget';
 
 export interface RunningKafkaListener {
   /** host:port as bound. */
   address: string;
   port: number;
+  /** Request bytes held across its connections, and connections waiting for room. */
+  requests: RequestBudgetView;
   close(): Promise<void>;
 }
 
@@ -14,6 +17,8 @@ export interface RunningKafkaListener {
 const VERSION_LOG_LIMIT = 5_000;
 const MAX_IN_FLIGHT = 64;
 const MAX_CONNECTIONS = 10_000;
+/** At most one "budget full" warning in this long. */
+const BUDGET_WARNING_INTERVAL_MS = 10_000;
 
 /**
  * The Kafka wire-protocol listener (BROKER_KAFKA_PORT): the same topics,
@@ -30,6 +35,16 @@ export async function startKafkaListener(
   const log = logger.child({ component: 'kafka' });
   const connections = new Set<KafkaConnection>();
   const versionsLogged = new Set<string>();
+  const budget = new RequestBudget(broker.config.kafkaMaxQueuedBytes);
+  let budgetWarnedAt = -Infinity;
+  const onBudgetFull = () => {
+    if (Date.now() - budgetWarnedAt < BUDGET_WARNING_INTERVAL_MS) return;
+    budgetWarnedAt = Date.now();
+    log.warn(
+      { usedBytes: budget.usedBytes, maxBytes: budget.maxBytes, waiting: budget.waiters + 1 },
+      'kafka request budget full: connections wait before their next request is read (BROKER_KAFKA_MAX_QUEUED_BYTES)',
+    );
+  };
   let advertisedPort = port;
   const server: Server = createServer((socket) => {
     if (connections.size >= MAX_CONNECTIONS) {
@@ -43,6 +58,8 @@ export async function startKafkaListener(
       advertised: { host: broker.config.kafkaAdvertisedHost, port: advertisedPort },
       maxRequestBytes: broker.config.maxRequestBytes,
       maxInFlight: MAX_IN_FLIGHT,
+      budget,
+      onBudgetFull,
       onVersionUsed(clientId, api, version) {
         const key = `${clientId}\u0000${api}\u0000${version}`;
         if (versionsLogged.has(key) || versionsLogged.size >= VERSION_LOG_LIMIT) return;
@@ -70,6 +87,7 @@ export async function startKafkaListener(
   return {
     address: `${host}:${boundPort}`,
     port: boundPort,
+    requests: budget,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
