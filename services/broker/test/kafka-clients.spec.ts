@@ -5,21 +5,22 @@ import { Acks, ConsumerSubscription, partitionForKey } from '@hospital/proto';
 import { AssignerProtocol, type EachMessagePayload } from 'kafkajs';
 import { batchOf, readAll } from './support/broker-rpc';
 import { joined, kafkaJs } from './support/kafka-clients';
-import { ADMIN_TOKEN, startTestBroker, type TestBroker } from './support/start-test-broker';
+import {
+  ADMIN_TOKEN,
+  startKafkaTestBroker,
+  type KafkaTestBroker,
+} from './support/start-test-broker';
 
 /**
  * KafkaJS 2.2, an independent Kafka client, against the broker's Kafka
  * listener: the same logs and groups that gRPC clients see.
  */
 describe('broker over the Kafka protocol, judged by KafkaJS', () => {
-  let broker: TestBroker;
+  let broker: KafkaTestBroker;
   let address: string;
   beforeAll(async () => {
-    broker = await startTestBroker({
-      BROKER_KAFKA_PORT: '0',
-      BROKER_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
-    });
-    address = broker.running.kafkaAddress as string;
+    broker = await startKafkaTestBroker();
+    address = broker.kafkaAddress;
   });
   afterAll(() => broker?.stop());
 

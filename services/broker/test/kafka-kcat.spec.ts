@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { partitionForKey } from '@hospital/proto';
 import { readAll } from './support/broker-rpc';
 import { ensureDebianTool } from '@hospital/testing';
-import { startTestBroker, type TestBroker } from './support/start-test-broker';
+import { startKafkaTestBroker, type KafkaTestBroker } from './support/start-test-broker';
 
 /** Runs kcat (librdkafka) against the broker's Kafka listener; resolves with its stdout. */
 function kcat(args: string[], input?: string): Promise<string> {
@@ -22,15 +22,12 @@ function kcat(args: string[], input?: string): Promise<string> {
  * group consumer that commits.
  */
 describe('broker over the Kafka protocol, judged by kcat (librdkafka)', () => {
-  let broker: TestBroker;
+  let broker: KafkaTestBroker;
   let address: string;
   beforeAll(async () => {
     ensureDebianTool('kcat');
-    broker = await startTestBroker({
-      BROKER_KAFKA_PORT: '0',
-      BROKER_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
-    });
-    address = broker.running.kafkaAddress as string;
+    broker = await startKafkaTestBroker();
+    address = broker.kafkaAddress;
     await broker.rpc.call('createTopic', { name: 'kcat.keyed', partitions: 3, config: undefined });
   }, 180_000);
   afterAll(() => broker?.stop());

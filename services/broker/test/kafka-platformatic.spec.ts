@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { Acks, partitionForKey } from '@hospital/proto';
 import { batchOf, readAll } from './support/broker-rpc';
-import { startTestBroker, type TestBroker } from './support/start-test-broker';
+import { startKafkaTestBroker, type KafkaTestBroker } from './support/start-test-broker';
 
 const CLIENT = join(__dirname, 'support', 'platformatic-client.mjs');
 
@@ -37,14 +37,11 @@ interface Consumed {
  * OffsetCommit 8 …): compact types and tagged fields end to end.
  */
 describe('broker over the Kafka protocol, judged by @platformatic/kafka (flexible versions)', () => {
-  let broker: TestBroker;
+  let broker: KafkaTestBroker;
   let address: string;
   beforeAll(async () => {
-    broker = await startTestBroker({
-      BROKER_KAFKA_PORT: '0',
-      BROKER_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
-    });
-    address = broker.running.kafkaAddress as string;
+    broker = await startKafkaTestBroker();
+    address = broker.kafkaAddress;
   });
   afterAll(() => broker?.stop());
 

@@ -44,3 +44,14 @@ export async function startTestBroker(
     },
   };
 }
+
+export type KafkaTestBroker = TestBroker & { kafkaAddress: string };
+
+/** A test broker with its Kafka listener on a free port, whose groups rebalance without the initial delay. */
+export async function startKafkaTestBroker(): Promise<KafkaTestBroker> {
+  const broker = await startTestBroker({
+    BROKER_KAFKA_PORT: '0',
+    BROKER_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
+  });
+  return { ...broker, kafkaAddress: broker.running.kafkaAddress as string };
+}

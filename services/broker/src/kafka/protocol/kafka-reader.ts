@@ -79,32 +79,26 @@ export class KafkaReader {
 
   /** A zigzag varint (Kafka's record fields). */
   varint(): number {
-    let raw = 0;
-    let shift = 0;
-    for (;;) {
-      this.need(1, 'varint');
-      const byte = this.buffer[this.position++];
-      raw += (byte & 0x7f) * 2 ** shift;
-      if ((byte & 0x80) === 0) break;
-      shift += 7;
-      if (shift > 63) throw new MalformedKafkaRequest('varint longer than 10 bytes');
-    }
+    const raw = this.base128(10, 'varint');
     // Zigzag: even raw values are non-negative.
     return raw % 2 === 0 ? raw / 2 : -(raw + 1) / 2;
   }
 
-  /** An unsigned varint (compact lengths, tag numbers and sizes). */
+  /** An unsigned varint (compact lengths, tag numbers and sizes): an int32's 5 bytes at most. */
   uvarint(): number {
+    return this.base128(5, 'unsigned varint');
+  }
+
+  /** Seven bits a byte, least significant first, in at most `maxBytes` bytes. */
+  private base128(maxBytes: number, what: string): number {
     let value = 0;
-    let shift = 0;
-    for (;;) {
-      this.need(1, 'unsigned varint');
+    for (let index = 0; index < maxBytes; index++) {
+      this.need(1, what);
       const byte = this.buffer[this.position++];
-      value += (byte & 0x7f) * 2 ** shift;
+      value += (byte & 0x7f) * 2 ** (7 * index);
       if ((byte & 0x80) === 0) return value;
-      shift += 7;
-      if (shift > 28) throw new MalformedKafkaRequest('unsigned varint longer than 5 bytes');
     }
+    throw new MalformedKafkaRequest(`${what} longer than ${maxBytes} bytes`);
   }
 
   /** A length prefix: int16 or int32 before flexible versions, a compact one (−1 for null) in them. */
