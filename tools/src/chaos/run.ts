@@ -338,12 +338,16 @@ async function main(): Promise<void> {
       housekeeping: 'select checkout_id as id from housekeeping.turnover_task',
       pharmacy: 'select checkout_id as id from pharmacy.discharge_order',
     };
+    // One connection runs one query at a time (pg queues the rest, and pg 9 will refuse them).
+    const allIds = async () => {
+      const found: Record<string, Set<string>> = {};
+      for (const group of GROUPS) found[group] = await ids(tables[group]);
+      return found;
+    };
     const deadline = Date.now() + 180_000;
     let rows: Record<string, Set<string>> = {};
     for (;;) {
-      rows = Object.fromEntries(
-        await Promise.all(GROUPS.map(async (group) => [group, await ids(tables[group])] as const)),
-      );
+      rows = await allIds();
       const missing = GROUPS.map(
         (group) => [...load.acked].filter((id) => !rows[group].has(id)).length,
       );
@@ -351,9 +355,7 @@ async function main(): Promise<void> {
       await sleep(1_000);
     }
     await sleep(3_000); // anything still in flight lands now, and would show up as a phantom or a double
-    rows = Object.fromEntries(
-      await Promise.all(GROUPS.map(async (group) => [group, await ids(tables[group])] as const)),
-    );
+    rows = await allIds();
     for (const group of GROUPS) {
       const lost = [...load.acked].filter((id) => !rows[group].has(id));
       const phantom = [...rows[group]].filter((id) => !load.attempted.has(id));
