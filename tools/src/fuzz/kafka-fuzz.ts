@@ -25,6 +25,13 @@ type Builder = (args: Record<string, unknown>) => KafkaJsRequest;
 
 const TOPIC = 'patient.checkout';
 const LONG_POLLS = new Set(['Produce', 'Fetch', 'JoinGroup', 'SyncGroup']);
+/** The API keys of those calls, for frames whose key was swapped for one of them. */
+const LONG_POLL_KEYS = new Map([
+  [0, 'Produce'],
+  [1, 'Fetch'],
+  [11, 'JoinGroup'],
+  [14, 'SyncGroup'],
+]);
 /** Valid frames that Kafka closes the connection on when sent first: SASL tokens need the handshake before them. */
 const CLOSED_WHEN_ALONE = new Set(['SaslAuthenticate']);
 /** How long an answer may take: requests that may hold, and frames the broker is still waiting to complete, are given less. */
@@ -423,8 +430,15 @@ async function hostileFrame(
     }
     case 3: {
       const other = Buffer.from(body);
-      other.writeInt16BE(random.pick([...FUZZED_APIS.map(() => random.int(70)), -1, 1000]), 0); // another API's key
-      return { api: 'unknown-key', bytes: reframe(other), complete: true };
+      const key = random.pick([...FUZZED_APIS.map(() => random.int(70)), -1, 1000]);
+      other.writeInt16BE(key, 0); // another API's key
+      // Read as a long-polling API, another body may hold as that API may (a JoinGroup that waits for a rebalance).
+      const heldAs = LONG_POLL_KEYS.get(key);
+      return {
+        api: heldAs ? `${heldAs} (another API's body)` : 'unknown-key',
+        bytes: reframe(other),
+        complete: true,
+      };
     }
     case 4:
       // Framed as the shorter body: complete, but cut short inside.
@@ -547,7 +561,10 @@ export async function fuzzKafka(
       frame.correlationId ?? correlationId,
       wait,
     );
-    record(`kafka ${api.split(' ')[0]}`, outcome, detail && `${api}: ${detail}`);
+    // The key and version the broker read, so an unclear answer can be replayed.
+    const header =
+      bytes.length >= 8 ? ` (key ${bytes.readInt16BE(4)} v${bytes.readInt16BE(6)})` : '';
+    record(`kafka ${api.split(' ')[0]}`, outcome, detail && `${api}${header}: ${detail}`);
     progress(++done);
   });
 }
