@@ -82,10 +82,17 @@ describe('Burrow reports billing’s lag per partition as the broker does', () =
     connection = new BrokerConnection({ broker: broker.address });
     admin = new Admin(connection);
     const services = brokerEnv('grpc', broker);
-    replicas.push(await startReplica('billing', 'billing-1', postgres.url, services));
-    replicas.push(await startReplica('billing', 'billing-2', postgres.url, services));
+    const started = await Promise.allSettled([
+      startReplica('billing', 'billing-1', postgres.url, services),
+      startReplica('billing', 'billing-2', postgres.url, services),
+    ]);
+    // Both are in the list before a failure is thrown, so afterAll stops the one that started.
+    for (const result of started) if (result.status === 'fulfilled') replicas.push(result.value);
+    for (const result of started) if (result.status === 'rejected') throw result.reason;
     burrow = await startBurrow(broker.kafkaAddress as string);
-  }, 120_000);
+    // Each step fails on its own within 30 s (90 s with a replica's port retries); the
+    // hook's limit stays above their sum, so a slow machine gets a reason, not a timeout.
+  }, 200_000);
 
   afterAll(async () => {
     await Promise.all([checkout?.stop(), ...replicas.map((replica) => replica.process.stop())]);

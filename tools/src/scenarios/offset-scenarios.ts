@@ -271,13 +271,20 @@ export const OFFSET_SCENARIOS: Scenarios = {
           },
         });
         await e.until(() => crashedAt > 0 && !e.isMember('consumer-a'));
-        const committed = await e.committed(group, topic);
+        // The commit in effect when consumer-b takes over. Read at its first record, not at the
+        // crash: a commit consumer-a sent just before crashing may land after the crash, but not
+        // after the coordinator expelled consumer-a, which comes before consumer-b's assignment.
+        let takenOverAt: number | undefined;
         await e.join(group, 'consumer-b', topic, {
           consumer: { commitMode: 'sync' },
-          eachMessage: async ({ message }) => ledger.process('consumer-b', message.offset),
+          eachMessage: async ({ message }) => {
+            takenOverAt ??= await e.committed(group, topic);
+            ledger.process('consumer-b', message.offset);
+          },
         });
         await e.until(() => ledger.lastBy('consumer-b') >= RECORDS - 1);
         await e.leave('consumer-b');
+        const committed = takenOverAt ?? -1;
         const duplicates = ledger.duplicated().length;
         const predicted = CRASH_AFTER - Math.max(0, committed) + 1;
         rows.push({

@@ -126,6 +126,8 @@ interface LagPartition {
 function serving(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1', () => socket.end('srvr'));
+    // A ZooKeeper still starting may accept and say nothing: ask again later.
+    socket.setTimeout(2_000, () => socket.destroy());
     let answer = '';
     socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
     socket.on('close', () => resolve(answer.includes('Mode: standalone')));
@@ -136,8 +138,8 @@ function serving(port: number): Promise<boolean> {
 /**
  * Burrow's configuration: the broker as its one cluster, read every second
  * (log ends, and the consumer's fetches of __consumer_offsets), answers
- * cached for a second. Kafka version 2.0 keeps Burrow's sarama on the
- * non-flexible request versions the listener serves.
+ * cached for a second. Kafka version 2.0 keeps Burrow's sarama on that
+ * release's request versions (Metadata 5, Fetch 4, ListOffsets 0 and 1).
  */
 function burrowConfig(
   dir: string,

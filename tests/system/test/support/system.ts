@@ -142,11 +142,18 @@ export async function eventually<T>(
   { timeoutMs = 60_000, everyMs = 100 } = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
+  const timedOut = () => new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
   for (;;) {
-    const result = await check();
+    // A check that never settles (a socket nobody answers) fails at the deadline too.
+    let timer: NodeJS.Timeout | undefined;
+    const result = await Promise.race([
+      check(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(timedOut()), Math.max(0, deadline - Date.now()));
+      }),
+    ]).finally(() => clearTimeout(timer));
     if (result !== undefined && result !== false) return result;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) throw timedOut();
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
 }
