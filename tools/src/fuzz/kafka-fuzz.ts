@@ -24,14 +24,14 @@ interface KafkaJsRequest {
 type Builder = (args: Record<string, unknown>) => KafkaJsRequest;
 
 const TOPIC = 'patient.checkout';
-const LONG_POLLS = new Set(['Produce', 'Fetch', 'JoinGroup', 'SyncGroup']);
-/** The API keys of those calls, for frames whose key was swapped for one of them. */
+/** The calls that may hold by design, by API key (also for frames whose key was swapped for one of them). */
 const LONG_POLL_KEYS = new Map([
   [0, 'Produce'],
   [1, 'Fetch'],
   [11, 'JoinGroup'],
   [14, 'SyncGroup'],
 ]);
+const LONG_POLLS = new Set(LONG_POLL_KEYS.values());
 /** Valid frames that Kafka closes the connection on when sent first: SASL tokens need the handshake before them. */
 const CLOSED_WHEN_ALONE = new Set(['SaslAuthenticate']);
 /** How long an answer may take: requests that may hold, and frames the broker is still waiting to complete, are given less. */

@@ -158,12 +158,9 @@ export class KafkaConnection {
       return true;
     }
     this.options.onBudgetFull();
+    // onClosed cancels the wait, so an admission always finds the connection open.
     this.cancelWait = this.options.budget.waitFor(size, () => {
       this.cancelWait = undefined;
-      if (this.closed) {
-        this.options.budget.release(size);
-        return;
-      }
       this.reserved = size;
       // Not inside the releasing connection's call: go on reading on a later tick.
       queueMicrotask(() => {

@@ -1,4 +1,5 @@
 import { KafkaErrorCode } from '../protocol/error-codes';
+import type { KafkaWriter } from '../protocol/kafka-writer';
 import { ApiKey, NO_THROTTLE, type KafkaApi } from './kafka-api';
 import { NODE_ID } from './metadata';
 
@@ -42,14 +43,16 @@ export const findCoordinatorApi: KafkaApi = {
         : [coordinatorFor(single, keyType)];
     input.skipTags(); // the request's own tagged fields (flexible versions)
     const { host, port } = context.advertised;
-    const found = (answer: Coordinator) => answer.errorCode === KafkaErrorCode.NONE;
+    // The node, or Kafka's "none" (-1, '', -1) for a key this broker does not coordinate.
+    const writeNode = (out: KafkaWriter, answer: Coordinator) =>
+      answer.errorCode === KafkaErrorCode.NONE
+        ? out.int32(NODE_ID).string(host).int32(port)
+        : out.int32(-1).string('').int32(-1);
     return (out) => {
       if (version >= 1) out.int32(NO_THROTTLE);
       if (version >= 4) {
         out.structs(answers, (w, answer) => {
-          w.string(answer.key);
-          if (found(answer)) w.int32(NODE_ID).string(host).int32(port);
-          else w.int32(-1).string('').int32(-1);
+          writeNode(w.string(answer.key), answer);
           w.int16(answer.errorCode).nullableString(answer.message);
         });
         return;
@@ -57,8 +60,7 @@ export const findCoordinatorApi: KafkaApi = {
       const [answer] = answers;
       out.int16(answer.errorCode);
       if (version >= 1) out.nullableString(answer.message);
-      if (found(answer)) out.int32(NODE_ID).string(host).int32(port);
-      else out.int32(-1).string('').int32(-1);
+      writeNode(out, answer);
     };
   },
 };
