@@ -126,8 +126,18 @@ export interface LogEntry {
 export function logEntry(line: string): LogEntry | undefined {
   if (!line.startsWith('{')) return undefined;
   try {
-    const entry = JSON.parse(line) as unknown;
-    return typeof entry === 'object' && entry !== null ? (entry as LogEntry) : undefined;
+    const entry = JSON.parse(line) as { level?: unknown; msg?: unknown; err?: unknown };
+    if (typeof entry !== 'object' || entry === null) return undefined;
+    const err = entry.err as { message?: unknown } | null | undefined;
+    // Only fields of the types pino writes: a line that merely looks like JSON says nothing else.
+    return {
+      level: typeof entry.level === 'number' ? entry.level : undefined,
+      msg: typeof entry.msg === 'string' ? entry.msg : undefined,
+      err:
+        typeof err === 'object' && err !== null && typeof err.message === 'string'
+          ? { message: err.message }
+          : undefined,
+    };
   } catch {
     return undefined;
   }
@@ -135,6 +145,5 @@ export function logEntry(line: string): LogEntry | undefined {
 
 /** A pino JSON line's `msg`, or undefined for any other line. */
 export function logMessage(line: string): string | undefined {
-  const msg = logEntry(line)?.msg;
-  return typeof msg === 'string' ? msg : undefined;
+  return logEntry(line)?.msg;
 }
